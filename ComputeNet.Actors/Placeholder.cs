@@ -1,0 +1,1 @@
+namespace ComputeNet.Actors; internal static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace ComputeNet.Streams; internal static class Placeholder {}
