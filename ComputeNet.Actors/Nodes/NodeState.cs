@@ -1,0 +1,47 @@
+using ComputeNet.Actors.Model;
+using ComputeNet.Actors.Persistence;
+using static ComputeNet.Actors.Nodes.NodeEvents;
+
+namespace ComputeNet.Actors.Nodes;
+
+public enum NodeLifecycle
+{
+    Unregistered,
+    Registered,
+    Deregistered,
+}
+
+/// <summary>
+/// A node's durable state. <see cref="Apply"/> is the one place that decides what an event means:
+/// the actor calls it after persisting and during recovery alike. It doubles as the snapshot.
+/// </summary>
+public sealed record NodeState(
+    string NodeId,
+    NodeLifecycle Lifecycle,
+    NodeSpec? Spec,
+    AgentCredentials? Agent,
+    DateTimeOffset RegisteredAt,
+    DateTimeOffset UpdatedAt,
+    long Version) : IComputeNetSnapshot
+{
+    public static NodeState Empty(string nodeId) =>
+        new(nodeId, NodeLifecycle.Unregistered, null, null, default, default, 0);
+
+    public bool IsRegistered => Lifecycle == NodeLifecycle.Registered;
+
+    public NodeState Apply(INodeEvent @event) => @event switch
+    {
+        NodeRegistered e => this with
+        {
+            Lifecycle = NodeLifecycle.Registered,
+            Spec = e.Spec,
+            Agent = e.Agent,
+            RegisteredAt = e.At,
+            UpdatedAt = e.At,
+            Version = Version + 1,
+        },
+        NodeUpdated e => this with { Spec = e.Spec, UpdatedAt = e.At, Version = Version + 1 },
+        NodeDeregistered e => this with { Lifecycle = NodeLifecycle.Deregistered, UpdatedAt = e.At, Version = Version + 1 },
+        _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown node event"),
+    };
+}

@@ -1,0 +1,66 @@
+using System.Collections.Frozen;
+using System.Runtime.Serialization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Serialization;
+using ComputeNet.Actors.Nodes;
+
+namespace ComputeNet.Actors.Persistence;
+
+/// <summary>
+/// Serialises every ComputeNet message, event and snapshot as System.Text.Json with a short, stable
+/// manifest per type, so renaming a CLR type never breaks recovery. A type missing from
+/// <see cref="Manifests"/> fails loudly instead of falling back to reflection-based JSON.
+/// </summary>
+public sealed class ComputeNetSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    public const int Id = 4711;
+
+    /// <summary>Manifests are part of the journal's schema: never change or reuse one.</summary>
+    private static readonly FrozenDictionary<Type, string> Manifests = new Dictionary<Type, string>
+    {
+        [typeof(NodeEvents.NodeRegistered)] = "node-registered",
+        [typeof(NodeEvents.NodeUpdated)] = "node-updated",
+        [typeof(NodeEvents.NodeDeregistered)] = "node-deregistered",
+        [typeof(NodeState)] = "node-state",
+        [typeof(NodeCommands.RegisterNode)] = "node-register",
+        [typeof(NodeCommands.DeregisterNode)] = "node-deregister",
+        [typeof(NodeQueries.GetNode)] = "node-get",
+        [typeof(NodeReplies.RegistrationAccepted)] = "node-registration-accepted",
+        [typeof(NodeReplies.DeregistrationAccepted)] = "node-deregistration-accepted",
+        [typeof(NodeReplies.NodeView)] = "node-view",
+        [typeof(NodeReplies.NodeNotFound)] = "node-not-found",
+    }.ToFrozenDictionary();
+
+    private static readonly FrozenDictionary<string, Type> TypesByManifest =
+        Manifests.ToFrozenDictionary(pair => pair.Value, pair => pair.Key);
+
+    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public override int Identifier => Id;
+
+    /// <summary>Every type this serializer owns; the round-trip tests walk this list.</summary>
+    public static IReadOnlyCollection<Type> KnownTypes => Manifests.Keys;
+
+    public override string Manifest(object o) =>
+        Manifests.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new SerializationException($"{o.GetType().FullName} has no manifest in {nameof(ComputeNetSerializer)}");
+
+    public override byte[] ToBinary(object obj)
+    {
+        Manifest(obj);
+        return JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), JsonOptions);
+    }
+
+    public override object FromBinary(byte[] bytes, string manifest) =>
+        TypesByManifest.TryGetValue(manifest, out var type)
+            ? JsonSerializer.Deserialize(bytes, type, JsonOptions)
+              ?? throw new SerializationException($"'{manifest}' deserialised to null")
+            : throw new SerializationException($"Unknown manifest '{manifest}'");
+}

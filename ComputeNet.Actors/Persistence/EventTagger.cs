@@ -1,0 +1,17 @@
+using Akka.Persistence.Journal;
+using ComputeNet.Actors.Nodes;
+
+namespace ComputeNet.Actors.Persistence;
+
+/// <summary>Write event adapter: tags every event so audit replay and projections can read by kind.</summary>
+public sealed class EventTagger : IWriteEventAdapter
+{
+    public string Manifest(object evt) => string.Empty;
+
+    public object ToJournal(object evt) => evt switch
+    {
+        INodeEvent => new Tagged(evt, [EventTags.Node, EventTags.All]),
+        IComputeNetEvent => new Tagged(evt, [EventTags.All]),
+        _ => evt,
+    };
+}

@@ -1,0 +1,22 @@
+namespace ComputeNet.Actors.Persistence;
+
+/// <summary>Anything that crosses a process boundary: bound to <see cref="ComputeNetSerializer"/>.</summary>
+public interface IComputeNetMessage;
+
+/// <summary>A persisted event: a public schema. Add fields, never rename or reuse them.</summary>
+public interface IComputeNetEvent : IComputeNetMessage;
+
+/// <summary>A persisted snapshot.</summary>
+public interface IComputeNetSnapshot : IComputeNetMessage;
+
+public static class PersistenceIds
+{
+    public static string Node(string nodeId) => $"node-{nodeId}";
+}
+
+/// <summary>Tags the event tagger writes, for Persistence.Query's eventsByTag (audit, projections).</summary>
+public static class EventTags
+{
+    public const string Node = "node";
+    public const string All = "all";
+}

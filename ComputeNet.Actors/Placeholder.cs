@@ -1,1 +1,0 @@
-namespace ComputeNet.Actors; internal static class Placeholder {}

@@ -1,0 +1,52 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Remote.Hosting;
+using ComputeNet.Actors.Nodes;
+using ComputeNet.Actors.Persistence;
+
+namespace ComputeNet.Host.Hosting;
+
+/// <summary>Registry key of the node shard region.</summary>
+public sealed class NodeRegion;
+
+/// <summary>Akka.Hosting wiring, one extension method per area.</summary>
+public static class AkkaSetup
+{
+    public const string SystemName = "computenet";
+
+    public static AkkaConfigurationBuilder WithComputeNetSerialization(this AkkaConfigurationBuilder builder) =>
+        builder.WithCustomSerializer("computenet", [typeof(IComputeNetMessage)], system => new ComputeNetSerializer(system));
+
+    public static AkkaConfigurationBuilder WithComputeNetPersistence(this AkkaConfigurationBuilder builder, PersistenceSetup.Resolved db) =>
+        builder
+            .AddHocon(PersistenceSetup.Hocon(db), HoconAddMode.Prepend)
+            .AddHocon(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
+
+    public static AkkaConfigurationBuilder WithComputeNetCluster(this AkkaConfigurationBuilder builder, ClusterNodeOptions options)
+    {
+        builder
+            .WithRemoting(options.Hostname, options.Port)
+            .WithClustering(new ClusterOptions { SeedNodes = options.SeedNodes, Roles = ["computenet"] });
+
+        if (options.SeedNodes.Length == 0)
+        {
+            // Embedded default: a one-node cluster that joins itself.
+            builder.AddStartup((system, _) =>
+            {
+                var cluster = Akka.Cluster.Cluster.Get(system);
+                cluster.Join(cluster.SelfAddress);
+            });
+        }
+        return builder;
+    }
+
+    public static AkkaConfigurationBuilder WithComputeNetNodes(this AkkaConfigurationBuilder builder, ClusterNodeOptions cluster, NodeActorSettings settings) =>
+        builder.WithShardRegion<NodeRegion>(
+            "node",
+            (system, registry, resolver) => nodeId => NodeActor.Props(nodeId, settings, TimeProvider.System),
+            new NodeMessageExtractor(cluster.Shards),
+            new ShardOptions { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) });
+}

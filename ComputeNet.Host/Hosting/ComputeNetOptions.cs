@@ -1,0 +1,73 @@
+using ComputeNet.Streams;
+
+namespace ComputeNet.Host.Hosting;
+
+/// <summary>
+/// Everything an operator can configure, bound from the "ComputeNet" section of appsettings.json,
+/// environment variables (ComputeNet__Kafka__BootstrapServers=...) and command-line switches.
+/// With nothing set, the host runs on embedded defaults.
+/// </summary>
+public sealed class ComputeNetOptions
+{
+    public const string Section = "ComputeNet";
+
+    /// <summary>Where the SQLite journal and endpoints.json live (--data).</summary>
+    public string DataDir { get; set; } = "data";
+
+    public KafkaOptions Kafka { get; set; } = new();
+    public PersistenceOptions Persistence { get; set; } = new();
+    public ClusterNodeOptions Cluster { get; set; } = new();
+    public RegistrationOptions Registration { get; set; } = new();
+}
+
+public sealed class KafkaOptions
+{
+    /// <summary>A real Kafka cluster (--kafka host:port). Empty: start the embedded broker.</summary>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>Port of the embedded broker (--kafka-port); falls back to a free port when taken.</summary>
+    public int EmbeddedPort { get; set; } = 19092;
+
+    /// <summary>Partitions of each topic the embedded broker creates.</summary>
+    public int EmbeddedPartitions { get; set; } = 4;
+
+    /// <summary>Consumer group of the host's pipelines.</summary>
+    public string GroupId { get; set; } = "computenet";
+
+    /// <summary>Passed verbatim to every Confluent client, e.g. "security.protocol": "SASL_SSL".</summary>
+    public Dictionary<string, string> Client { get; set; } = new();
+
+    public TopicNames Topics { get; set; } = new();
+}
+
+public sealed class PersistenceOptions
+{
+    /// <summary>"sqlite" (default, a file in DataDir) or "postgresql".</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>Connection string; for sqlite it defaults to DataDir/computenet.db.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class ClusterNodeOptions
+{
+    public string Hostname { get; set; } = "127.0.0.1";
+
+    /// <summary>Akka remoting port; 0 picks a free one (fine for a one-node cluster).</summary>
+    public int Port { get; set; }
+
+    /// <summary>Seed node addresses (akka.tcp://computenet@host:port); empty: the node joins itself.</summary>
+    public string[] SeedNodes { get; set; } = [];
+
+    /// <summary>Fixed for the life of a cluster: aim for ~10× the number of cluster members.</summary>
+    public int Shards { get; set; } = 100;
+}
+
+public sealed class RegistrationOptions
+{
+    /// <summary>Records larger than this are dead-lettered unread.</summary>
+    public int MaxRecordBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Telemetry interval handed to every provisioned agent.</summary>
+    public int AgentReportingIntervalMs { get; set; } = 5000;
+}

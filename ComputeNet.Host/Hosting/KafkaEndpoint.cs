@@ -1,0 +1,19 @@
+using Confluent.Kafka;
+
+namespace ComputeNet.Host.Hosting;
+
+/// <summary>
+/// The Kafka the host talks to: the configured cluster, or the embedded broker it started.
+/// Client settings from configuration (SASL, TLS, ...) are passed through to every client.
+/// </summary>
+public sealed record KafkaEndpoint(string BootstrapServers, bool Embedded, IReadOnlyDictionary<string, string> ExtraConfig)
+{
+    public ClientConfig ClientConfig()
+    {
+        var config = new ClientConfig(ExtraConfig.ToDictionary(pair => pair.Key, pair => pair.Value))
+        {
+            BootstrapServers = BootstrapServers,
+        };
+        return config;
+    }
+}
