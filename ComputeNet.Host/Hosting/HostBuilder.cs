@@ -62,7 +62,7 @@ public static class ComputeNetHost
                 });
         });
 
-        // TODO builder.Services.AddHostedService<RegistrationService>();
+        builder.Services.AddHostedService<RegistrationService>();
         builder.Services.AddHostedService<EndpointsAnnouncer>();
         builder.Services.AddHealthChecks()
             .AddCheck<ClusterUpCheck>("cluster")

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using ComputeNet.Streams.Kafka;
 
 namespace ComputeNet.Host.Hosting;
 
@@ -8,12 +9,11 @@ namespace ComputeNet.Host.Hosting;
 /// </summary>
 public sealed record KafkaEndpoint(string BootstrapServers, bool Embedded, IReadOnlyDictionary<string, string> ExtraConfig)
 {
+    public KafkaConnection Connection => new(BootstrapServers) { ExtraConfig = ExtraConfig };
+
     public ClientConfig ClientConfig()
     {
-        var config = new ClientConfig(ExtraConfig.ToDictionary(pair => pair.Key, pair => pair.Value))
-        {
-            BootstrapServers = BootstrapServers,
-        };
+        var config = new ClientConfig(ExtraConfig.ToDictionary(pair => pair.Key, pair => pair.Value)) { BootstrapServers = BootstrapServers };
         return config;
     }
 }

@@ -1,1 +1,0 @@
-namespace ComputeNet.Streams; internal static class Placeholder {}

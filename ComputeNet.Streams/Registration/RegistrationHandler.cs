@@ -1,0 +1,61 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using ComputeNet.Actors.Nodes;
+using ComputeNet.Streams.DeadLetters;
+using ComputeNet.Streams.Kafka;
+using static ComputeNet.Actors.Nodes.NodeReplies;
+
+namespace ComputeNet.Streams.Registration;
+
+public sealed record RegistrationSettings(TopicNames Topics, int MaxRecordBytes, TimeSpan AskTimeout);
+
+/// <summary>
+/// The effect of one registration record: validate it, have the node's actor persist it, then
+/// provision (or retire) the node's agent — or dead-letter the record with the reason. The returned
+/// task completes only when the effect is durable, so the caller may commit the offset.
+/// </summary>
+public sealed class RegistrationHandler(IActorRef nodeRegion, KafkaPublisher publisher, RegistrationSettings settings, TimeProvider clock)
+{
+    private static readonly Meter Meter = new("ComputeNet.Registration");
+    private static readonly Counter<long> Processed = Meter.CreateCounter<long>("computenet_registrations_total", description: "registration records processed, by outcome");
+    private static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("computenet_deadletters_total", description: "records dead-lettered, by source and reason");
+
+    public async Task HandleAsync(CommittableMessage message)
+    {
+        var request = RegistrationParser.Parse(message.Key, message.Value ?? [], message.Value is null, settings.MaxRecordBytes);
+        switch (request)
+        {
+            case RegistrationRequest.Register register:
+                var accepted = await nodeRegion.Ask<RegistrationAccepted>(new NodeCommands.RegisterNode(register.Spec), settings.AskTimeout);
+                await Publish(settings.Topics.AgentCommands, accepted.NodeId, ProvisionAgent.For(accepted.NodeId, accepted.Agent, settings.Topics).ToJsonBytes());
+                Processed.Add(1, new KeyValuePair<string, object?>("outcome", accepted.Outcome.ToString().ToLowerInvariant()));
+                break;
+
+            case RegistrationRequest.Deregister deregister:
+                var done = await nodeRegion.Ask<DeregistrationAccepted>(new NodeCommands.DeregisterNode(deregister.NodeId), settings.AskTimeout);
+                if (done.WasRegistered) await Publish(settings.Topics.AgentCommands, done.NodeId, new RetireAgent(done.NodeId).ToJsonBytes());
+                Processed.Add(1, new KeyValuePair<string, object?>("outcome", done.WasRegistered ? "deregistered" : "deregister-unknown"));
+                break;
+
+            case RegistrationRequest.Invalid invalid:
+                var record = message.Record;
+                var letter = DeadLetterRecord.Create(invalid.Reason, record.Topic, record.Partition.Value, record.Offset.Value,
+                    message.Key, message.Value, clock.GetUtcNow());
+                await Publish(settings.Topics.DeadLetter, message.Key, letter.ToJsonBytes());
+                Processed.Add(1, new KeyValuePair<string, object?>("outcome", "dead-lettered"));
+                DeadLettered.Add(1, new KeyValuePair<string, object?>("source", record.Topic), new KeyValuePair<string, object?>("reason", ReasonClass(invalid.Reason)));
+                break;
+        }
+    }
+
+    private Task Publish(string topic, string? key, byte[] value) => publisher.PublishAsync(topic, key, value);
+
+    /// <summary>A low-cardinality label for metrics: the kind of problem, not its details.</summary>
+    private static string ReasonClass(string reason) =>
+        reason.StartsWith("malformed JSON", StringComparison.Ordinal) ? "malformed-json"
+        : reason.StartsWith("record is", StringComparison.Ordinal) ? "oversized"
+        : reason.Contains("missing required field", StringComparison.Ordinal) ? "missing-field"
+        : reason.Contains("out of range", StringComparison.Ordinal) ? "out-of-range"
+        : reason.Contains("unknown tier", StringComparison.Ordinal) ? "unknown-tier"
+        : "schema";
+}
