@@ -1,5 +1,45 @@
+using ComputeNet.Host.Cli;
 using ComputeNet.Host.Hosting;
 
-// computenet: with no sub-command, runs the scheduler host on embedded defaults.
-var app = ComputeNetHost.Build(args);
-await app.RunAsync();
+// computenet [run] runs the scheduler host (embedded defaults unless configured);
+// the other sub-commands talk to a running instance or run benchmarks.
+var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "run";
+var rest = new CliArgs(args.Skip(command == "run" && (args.Length == 0 || args[0].StartsWith('-')) ? 0 : 1));
+try
+{
+    return command switch
+    {
+        "run" => await RunHost(args.Length > 0 && args[0] == "run" ? args[1..] : args),
+        "submit" => await AppCommandsCli.SubmitAsync(rest),
+        "apps" => await AppCommandsCli.ListAsync(rest),
+        "app" => await AppCommandsCli.ShowAsync(rest),
+        "stop" => await AppCommandsCli.StopAsync(rest),
+        "bench" => await BenchCommands.RunAsync(rest),
+        "help" or "--help" => Usage(0),
+        _ => Usage(2, $"unknown command '{command}'"),
+    };
+}
+catch (CliException e)
+{
+    Console.Error.WriteLine($"computenet {command}: {e.Message}");
+    return 2;
+}
+
+static async Task<int> RunHost(string[] hostArgs)
+{
+    var app = ComputeNetHost.Build(hostArgs);
+    await app.RunAsync();
+    return 0;
+}
+
+static int Usage(int exitCode, string? problem = null)
+{
+    if (problem is not null) Console.Error.WriteLine(problem);
+    Console.WriteLine("""
+        usage: computenet [run] [--data DIR] [--kafka HOST:PORT] [--kafka-port N] [--urls URL] [--postgres CONN]
+               computenet submit APP.json [--api URL | --data DIR]
+               computenet apps | app ID | stop ID [--api URL | --data DIR]
+               computenet bench SUITE [--json FILE]      suites: decompose
+        """);
+    return exitCode;
+}

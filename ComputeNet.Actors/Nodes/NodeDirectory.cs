@@ -1,8 +1,5 @@
 using Akka.Actor;
-using Akka.Event;
 using Akka.Persistence.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Persistence;
 using static ComputeNet.Actors.Nodes.NodeEvents;
@@ -19,65 +16,28 @@ public static class NodeDirectoryProtocol
 }
 
 /// <summary>
-/// A read model of every node, projected from the journal's "node" tag (live, so a node registered
-/// anywhere in the cluster appears within the query's refresh interval). Rebuilt from the journal on
-/// start; the NodeActors stay the authority for a single node.
+/// Every node, projected from the journal's "node" tag, so a node registered anywhere in the cluster
+/// is listed within the query's refresh interval. The NodeActors stay the authority for a single node.
 /// </summary>
-public sealed class NodeDirectory : ReceiveActor, IWithTimers
+public sealed class NodeDirectory : TagProjection
 {
-    private sealed record StreamInit;
-    private sealed record StreamAck;
-    private sealed record StreamDone(Exception? Cause);
-
-    private readonly IEventsByTagQuery _readJournal;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, NodeDirectoryProtocol.NodeEntry> _nodes = new(StringComparer.Ordinal);
-    public ITimerScheduler Timers { get; set; } = null!;
 
-    private Offset _offset = Offset.NoOffset();
-    private long _eventsSeen;
-
-    public NodeDirectory(IEventsByTagQuery readJournal)
+    public NodeDirectory(IEventsByTagQuery readJournal) : base(readJournal, EventTags.Node)
     {
-        _readJournal = readJournal;
-
-        Receive<StreamInit>(_ => Sender.Tell(new StreamAck()));
-        Receive<EventEnvelope>(envelope =>
-        {
-            if (envelope.Event is INodeEvent e) Apply(e);
-            _offset = envelope.Offset;
-            _eventsSeen++;
-            Sender.Tell(new StreamAck());
-        });
-        Receive<StreamDone>(done =>
-        {
-            // The live query ends only on failure: resume from the last offset after a pause.
-            _log.Warning(done.Cause, "Node directory projection stopped; resuming from offset {0}", _offset);
-            Timers.StartSingleTimer("resume", new Resume(), TimeSpan.FromSeconds(1));
-        });
-        Receive<Resume>(_ => Run());
         Receive<NodeDirectoryProtocol.ListNodes>(query => Sender.Tell(new NodeDirectoryProtocol.NodeList(
             _nodes.Values
                 .Where(n => query.IncludeDeregistered || n.Lifecycle == NodeLifecycle.Registered)
                 .OrderBy(n => n.Spec.NodeId, StringComparer.Ordinal)
                 .ToList(),
-            _eventsSeen)));
+            EventsSeen)));
     }
-
-    private sealed record Resume;
 
     public static Props Props(IEventsByTagQuery readJournal) => Akka.Actor.Props.Create(() => new NodeDirectory(readJournal));
 
-    protected override void PreStart() => Run();
-
-    private void Run() =>
-        _readJournal.EventsByTag(EventTags.Node, _offset)
-            .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), ex => new StreamDone(ex)),
-                Context.Materializer());
-
-    private void Apply(INodeEvent e)
+    protected override void Apply(object @event)
     {
-        switch (e)
+        switch (@event)
         {
             case NodeRegistered r:
                 _nodes[r.NodeId] = new NodeDirectoryProtocol.NodeEntry(r.Spec, r.Agent.AgentId, NodeLifecycle.Registered, r.At, r.At);

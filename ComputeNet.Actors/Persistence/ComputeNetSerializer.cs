@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
 using Akka.Serialization;
+using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Nodes;
 
 namespace ComputeNet.Actors.Persistence;
@@ -31,6 +32,18 @@ public sealed class ComputeNetSerializer(ExtendedActorSystem system) : Serialize
         [typeof(NodeReplies.DeregistrationAccepted)] = "node-deregistration-accepted",
         [typeof(NodeReplies.NodeView)] = "node-view",
         [typeof(NodeReplies.NodeNotFound)] = "node-not-found",
+        [typeof(AppEvents.AppSubmitted)] = "app-submitted",
+        [typeof(AppEvents.AppDecomposed)] = "app-decomposed",
+        [typeof(AppEvents.AppRejected)] = "app-rejected",
+        [typeof(AppEvents.AppStopped)] = "app-stopped",
+        [typeof(AppState)] = "app-state",
+        [typeof(AppCommands.SubmitApp)] = "app-submit",
+        [typeof(AppCommands.StopApp)] = "app-stop",
+        [typeof(AppQueries.GetApp)] = "app-get",
+        [typeof(AppReplies.AppAccepted)] = "app-accepted",
+        [typeof(AppReplies.AppCommandRefused)] = "app-command-refused",
+        [typeof(AppReplies.AppNotFound)] = "app-not-found",
+        [typeof(AppReplies.AppView)] = "app-view",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest =

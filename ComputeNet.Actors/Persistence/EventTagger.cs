@@ -1,4 +1,5 @@
 using Akka.Persistence.Journal;
+using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Nodes;
 
 namespace ComputeNet.Actors.Persistence;
@@ -11,6 +12,7 @@ public sealed class EventTagger : IWriteEventAdapter
     public object ToJournal(object evt) => evt switch
     {
         INodeEvent => new Tagged(evt, [EventTags.Node, EventTags.All]),
+        IAppEvent => new Tagged(evt, [EventTags.App, EventTags.All]),
         IComputeNetEvent => new Tagged(evt, [EventTags.All]),
         _ => evt,
     };

@@ -12,11 +12,14 @@ public interface IComputeNetSnapshot : IComputeNetMessage;
 public static class PersistenceIds
 {
     public static string Node(string nodeId) => $"node-{nodeId}";
+
+    public static string App(string appId) => $"app-{appId}";
 }
 
 /// <summary>Tags the event tagger writes, for Persistence.Query's eventsByTag (audit, projections).</summary>
 public static class EventTags
 {
     public const string Node = "node";
+    public const string App = "app";
     public const string All = "all";
 }

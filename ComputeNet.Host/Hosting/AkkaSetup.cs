@@ -4,6 +4,7 @@ using Akka.Cluster.Sharding;
 using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
 
@@ -11,6 +12,9 @@ namespace ComputeNet.Host.Hosting;
 
 /// <summary>Registry key of the node shard region.</summary>
 public sealed class NodeRegion;
+
+/// <summary>Registry key of the app shard region.</summary>
+public sealed class AppRegion;
 
 /// <summary>Akka.Hosting wiring, one extension method per area.</summary>
 public static class AkkaSetup
@@ -49,4 +53,21 @@ public static class AkkaSetup
             (system, registry, resolver) => nodeId => NodeActor.Props(nodeId, settings, TimeProvider.System),
             new NodeMessageExtractor(cluster.Shards),
             new ShardOptions { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) });
+
+    public static AkkaConfigurationBuilder WithComputeNetApps(this AkkaConfigurationBuilder builder, ClusterNodeOptions cluster, AppActorSettings settings) =>
+        builder.WithShardRegion<AppRegion>(
+            "app",
+            (system, registry, resolver) => appId => AppActor.Props(appId, settings, TimeProvider.System),
+            new AppMessageExtractor(cluster.Shards),
+            new ShardOptions { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) });
+
+    /// <summary>The journal-fed read models behind the list endpoints.</summary>
+    public static AkkaConfigurationBuilder WithComputeNetDirectories(this AkkaConfigurationBuilder builder) =>
+        builder.WithActors((system, registry) =>
+        {
+            var readJournal = Akka.Persistence.Query.PersistenceQuery.Get(system)
+                .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+            registry.Register<NodeDirectory>(system.ActorOf(NodeDirectory.Props(readJournal), "node-directory"));
+            registry.Register<AppDirectory>(system.ActorOf(AppDirectory.Props(readJournal), "app-directory"));
+        });
 }

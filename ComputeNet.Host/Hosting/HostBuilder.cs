@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
 using Akka.Hosting;
-using Akka.Persistence.Query;
-using Akka.Persistence.Sql.Query;
+using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Host.Http;
 using ComputeNet.Streams.Kafka;
@@ -55,11 +54,8 @@ public static class ComputeNetHost
                 .WithComputeNetPersistence(db)
                 .WithComputeNetCluster(options.Cluster)
                 .WithComputeNetNodes(options.Cluster, new NodeActorSettings(options.Registration.AgentReportingIntervalMs))
-                .WithActors((system, registry) =>
-                {
-                    var readJournal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-                    registry.Register<NodeDirectory>(system.ActorOf(NodeDirectory.Props(readJournal), "node-directory"));
-                });
+                .WithComputeNetApps(options.Cluster, AppActorSettings.Default)
+                .WithComputeNetDirectories();
         });
 
         builder.Services.AddHostedService<RegistrationService>();
@@ -80,6 +76,7 @@ public static class ComputeNetHost
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.Write });
         app.MapMetrics("/metrics");
         app.MapNodeEndpoints();
+        app.MapAppEndpoints();
         return app;
     }
 

@@ -1,0 +1,61 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace ComputeNet.Actors.Persistence;
+
+/// <summary>
+/// A read model fed by one journal tag through a live eventsByTag query, with back-pressure
+/// (each event is acknowledged after it is applied). Rebuilt from the journal on start; resumes from
+/// the last offset if the query fails. Derived actors add their queries and <see cref="Apply"/>.
+/// </summary>
+public abstract class TagProjection : ReceiveActor, IWithTimers
+{
+    private sealed record StreamInit;
+    private sealed record StreamAck;
+    private sealed record StreamDone(Exception? Cause);
+    private sealed record Resume;
+
+    private readonly IEventsByTagQuery _readJournal;
+    private readonly string _tag;
+    private Offset _offset = Offset.NoOffset();
+
+    protected TagProjection(IEventsByTagQuery readJournal, string tag)
+    {
+        _readJournal = readJournal;
+        _tag = tag;
+
+        Receive<StreamInit>(_ => Sender.Tell(new StreamAck()));
+        Receive<EventEnvelope>(envelope =>
+        {
+            Apply(envelope.Event);
+            _offset = envelope.Offset;
+            EventsSeen++;
+            Sender.Tell(new StreamAck());
+        });
+        Receive<StreamDone>(done =>
+        {
+            // A live query ends only on failure: resume from the last offset after a pause.
+            Log.Warning(done.Cause, "Projection of tag {0} stopped; resuming from offset {1}", _tag, _offset);
+            Timers.StartSingleTimer("resume", new Resume(), TimeSpan.FromSeconds(1));
+        });
+        Receive<Resume>(_ => Run());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected ILoggingAdapter Log { get; } = Context.GetLogger();
+
+    protected long EventsSeen { get; private set; }
+
+    protected abstract void Apply(object @event);
+
+    protected override void PreStart() => Run();
+
+    private void Run() =>
+        _readJournal.EventsByTag(_tag, _offset)
+            .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), ex => new StreamDone(ex)),
+                Context.Materializer());
+}
