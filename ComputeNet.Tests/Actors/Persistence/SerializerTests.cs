@@ -1,4 +1,5 @@
 using Akka.Actor;
+using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
@@ -33,6 +34,18 @@ public sealed class SerializerTests : IDisposable
         new NodeReplies.DeregistrationAccepted("edge-1", true),
         new NodeReplies.NodeView("edge-1", Spec, "agent-edge-1", NodeLifecycle.Registered, At, At, 2),
         new NodeReplies.NodeNotFound("edge-9"),
+        new AppEvents.AppSubmitted("ar-1", "ar", "{\"name\":\"ar\"}", At),
+        new AppEvents.AppDecomposed("ar-1", "{\"granularities\":[]}", "edge: 3 subtask(s)", At),
+        new AppEvents.AppRejected("ar-1", "no node class can host it", At),
+        new AppEvents.AppStopped("ar-1", "stopped by DELETE", At),
+        new AppState("ar-1", "ar", AppLifecycle.Decomposed, "{}", "{}", [new AppTransition(AppLifecycle.Submitted, At, "submitted")]),
+        new AppCommands.SubmitApp("ar-1", "{}"),
+        new AppCommands.StopApp("ar-1", "because"),
+        new AppQueries.GetApp("ar-1"),
+        new AppReplies.AppAccepted("ar-1", AppLifecycle.Submitted),
+        new AppReplies.AppCommandRefused("ar-1", "taken"),
+        new AppReplies.AppNotFound("ar-9"),
+        new AppReplies.AppView("ar-1", "ar", AppLifecycle.Decomposed, "{}", null, [new AppTransition(AppLifecycle.Decomposed, At, "edge: 1 subtask(s)")]),
     ];
 
     [Fact]
