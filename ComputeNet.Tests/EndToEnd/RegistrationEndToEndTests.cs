@@ -40,7 +40,7 @@ public sealed class RegistrationEndToEndTests
                 Registration("cloud-e", cpuCores: 128, tier: "cloud"),
             ]);
 
-            var listed = await Eventually(async () =>
+            var listed = await Eventually.GetAsync(async () =>
             {
                 var nodes = await host.GetJsonAsync<JsonObject>("/api/nodes");
                 return nodes["count"]!.GetValue<int>() == 3 ? nodes : null;
@@ -56,7 +56,7 @@ public sealed class RegistrationEndToEndTests
             unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
             unknown.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
 
-            var commands = await Eventually(async () =>
+            var commands = await Eventually.GetAsync(async () =>
             {
                 var records = await Kcat.ConsumeAllAsync(host.KafkaBootstrap, "computenet.agent-commands");
                 return records.Count >= 4 ? records : null;
@@ -67,7 +67,7 @@ public sealed class RegistrationEndToEndTests
             edgeAAgents[0].AgentToken.ShouldBe(edgeAAgents[1].AgentToken); // same agent on re-registration
             edgeAAgents[0].Topics.NodeTelemetry.ShouldBe("computenet.node-telemetry");
 
-            var deadLetters = await Eventually(async () =>
+            var deadLetters = await Eventually.GetAsync(async () =>
             {
                 var records = await Kcat.ConsumeAllAsync(host.KafkaBootstrap, "computenet.deadletter");
                 return records.Count >= 2 ? records : null;
@@ -87,7 +87,7 @@ public sealed class RegistrationEndToEndTests
 
         await using (var restarted = await HostProcess.StartAsync(data.Path, apiPort, kafkaPort))
         {
-            var nodes = await Eventually(async () =>
+            var nodes = await Eventually.GetAsync(async () =>
             {
                 var list = await restarted.GetJsonAsync<JsonObject>("/api/nodes");
                 return list["count"]!.GetValue<int>() == 3 ? list : null;
@@ -97,18 +97,6 @@ public sealed class RegistrationEndToEndTests
             edgeA["spec"]!["labels"]!["site"]!.GetValue<string>().ShouldBe("sh-1");
             edgeA["version"]!.GetValue<long>().ShouldBe(1);
             await restarted.StopAsync();
-        }
-    }
-
-    private static async Task<T> Eventually<T>(Func<Task<T?>> probe, int seconds = 30) where T : class
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var value = await probe();
-            if (value is not null) return value;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met within " + seconds + " s");
-            await Task.Delay(300);
         }
     }
 }

@@ -116,6 +116,23 @@ public sealed class HostProcess : IAsyncDisposable
         lock (_output) _output.AppendLine(line);
     }
 
+    /// <summary>Runs a computenet CLI sub-command against this host, as a user would from a shell.</summary>
+    public Task<(int ExitCode, string Stdout, string Stderr)> RunCliAsync(params string[] args) =>
+        RunComputenetAsync([.. args, "--api", Api.ToString().TrimEnd('/')]);
+
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunComputenetAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(HostDll());
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

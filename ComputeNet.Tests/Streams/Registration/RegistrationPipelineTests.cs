@@ -106,11 +106,11 @@ public sealed class RegistrationPipelineTests : IAsyncLifetime
         var partitions = Enumerable.Range(0, 3).Select(p => new TopicPartition(_topics.Registrations, p)).ToList();
         var ends = partitions.ToDictionary(p => p.Partition.Value, p => admin.QueryWatermarkOffsets(p, TimeSpan.FromSeconds(5)).High.Value);
         ends.Values.Sum().ShouldBe(produced.Count);
-        await AwaitAsync(() =>
+        await Eventually.TrueAsync(() =>
         {
             var committed = admin.Committed(partitions, TimeSpan.FromSeconds(5));
             return committed.All(c => c.Offset.Value == ends[c.Partition.Value]);
-        }, TimeSpan.FromSeconds(60));
+        }, 60);
 
         // Every node's last valid record is what its actor holds.
         var lastValid = produced.Where(p => p.Valid).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last());
@@ -164,15 +164,5 @@ public sealed class RegistrationPipelineTests : IAsyncLifetime
         }
         consumer.Close();
         return values;
-    }
-
-    private static async Task AwaitAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met");
-            await Task.Delay(200);
-        }
     }
 }
