@@ -48,17 +48,17 @@ public static class AkkaSetup
     }
 
     public static AkkaConfigurationBuilder WithComputeNetNodes(this AkkaConfigurationBuilder builder, ClusterNodeOptions cluster, NodeActorSettings settings) =>
-        builder.WithShardRegion<NodeRegion>(
-            "node",
-            (system, registry, resolver) => nodeId => NodeActor.Props(nodeId, settings, TimeProvider.System),
-            new NodeMessageExtractor(cluster.Shards),
-            new ShardOptions { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) });
+        builder.WithEntities<NodeRegion>("node", nodeId => NodeActor.Props(nodeId, settings, TimeProvider.System), new NodeMessageExtractor(cluster.Shards));
 
     public static AkkaConfigurationBuilder WithComputeNetApps(this AkkaConfigurationBuilder builder, ClusterNodeOptions cluster, AppActorSettings settings) =>
-        builder.WithShardRegion<AppRegion>(
-            "app",
-            (system, registry, resolver) => appId => AppActor.Props(appId, settings, TimeProvider.System),
-            new AppMessageExtractor(cluster.Shards),
+        builder.WithEntities<AppRegion>("app", appId => AppActor.Props(appId, settings, TimeProvider.System), new AppMessageExtractor(cluster.Shards));
+
+    /// <summary>A shard region of persistent entities: not remembered (the entity set is unbounded), passivated when idle.</summary>
+    private static AkkaConfigurationBuilder WithEntities<TRegion>(this AkkaConfigurationBuilder builder, string typeName, Func<string, Props> props, IMessageExtractor extractor) =>
+        builder.WithShardRegion<TRegion>(
+            typeName,
+            (_, _, _) => props,
+            extractor,
             new ShardOptions { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) });
 
     /// <summary>The journal-fed read models behind the list endpoints.</summary>
