@@ -31,7 +31,7 @@ public static class GraphClusteringDecomposer
     {
         var n = problem.GroupCount;
         // Small graphs get many restarts (cheap); large ones few, to stay well inside the 200 ms budget at 1,000 components.
-        var restarts = options.Restarts ?? (n <= 30 ? 32 : n <= 200 ? 12 : n <= 600 ? 6 : 4);
+        var restarts = options.Restarts ?? (n <= 30 ? 32 : n <= 200 ? 12 : n <= 600 ? 6 : 2);
         var random = new Random(options.Seed);
         var identity = Enumerable.Range(0, n).ToArray();
         int[]? best = null;
