@@ -40,7 +40,9 @@ public sealed class DecompositionBenchmarkTests(ITestOutputHelper output)
         // Weak bounds, below the targets, so machine noise does not flip the test; the note reports the measured figures.
         result.CutVsGreedy.ShouldBeLessThan(1.0);
         result.CutVsOptimal.ShouldNotBeNull().ShouldBeLessThan(1.2);
-        result.MaxMs1000Components.ShouldNotBeNull().ShouldBeLessThan(1_000);
+        // Wall time on a machine shared with other builds swings several-fold; CPU time is the steadier guard.
+        result.MaxCpuMs1000Components.ShouldNotBeNull().ShouldBeLessThan(1_000);
+        result.MaxMs1000Components.ShouldNotBeNull().ShouldBeLessThan(5_000);
         result.Graphs.ShouldAllBe(g => g.CutVsOptimal == null || g.CutVsOptimal >= 1 - 1e-6 || g.OptimalProven == false);
     }
 }
