@@ -86,4 +86,7 @@ public sealed record DecompositionOptions
 
     /// <summary>Restarts of merge + refinement; null = chosen from the graph size.</summary>
     public int? Restarts { get; init; }
+
+    /// <summary>Destroy-and-repair rounds after the restarts; null = chosen from the graph size.</summary>
+    public int? RepairRounds { get; init; }
 }

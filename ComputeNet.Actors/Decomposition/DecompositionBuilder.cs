@@ -51,6 +51,35 @@ internal static class DecompositionBuilder
         var subtaskEdges = edgeSums.OrderBy(x => x.Key.Item1).ThenBy(x => x.Key.Item2)
             .Select(x => new SubtaskEdge(IdOf(x.Key.Item1), IdOf(x.Key.Item2), x.Value.Rate, x.Value.Delay, x.Value.Floor)).ToList();
 
+        // One pass over the edges: each subtask's internal edges and its heaviest outgoing coupling, for the reasons.
+        var internalEdges = Enumerable.Range(0, count).Select(_ => new List<(ComponentEdge Edge, int From, int To, double Coupling)>()).ToArray();
+        var heaviestOut = new (ComponentEdge? Edge, double Coupling)[count];
+        foreach (var e in graph.Edges)
+        {
+            var (from, to) = (p.ComponentIndex[e.From], p.ComponentIndex[e.To]);
+            var (a, b) = (subtaskOfComponent[from], subtaskOfComponent[to]);
+            var coupling = p.Coupling(e);
+            if (a == b)
+            {
+                if (from != to)
+                {
+                    internalEdges[a].Add((e, from, to, coupling));
+                }
+
+                continue;
+            }
+
+            if (coupling > heaviestOut[a].Coupling)
+            {
+                heaviestOut[a] = (e, coupling);
+            }
+
+            if (coupling > heaviestOut[b].Coupling)
+            {
+                heaviestOut[b] = (e, coupling);
+            }
+        }
+
         var subtasks = new List<Subtask>(count);
         for (var s = 0; s < count; s++)
         {
@@ -74,7 +103,7 @@ internal static class DecompositionBuilder
                 Grade: 0,
                 Rank: 0,
                 CriticalityScore: 0,
-                Reasons: Explain(p, members[s], subtaskOfComponent, IdOf)));
+                Reasons: Explain(p, members, s, internalEdges[s], heaviestOut[s].Edge, subtaskOfComponent, IdOf)));
         }
 
         var graded = SubtaskGrader.Grade(subtasks, subtaskEdges, p.Target);
@@ -85,12 +114,18 @@ internal static class DecompositionBuilder
     /// Why these components share a subtask: co-location rules, then a maximum spanning forest of the traffic
     /// inside it (each link a merge a reader can check); and why it was kept apart from its heaviest neighbour.
     /// </summary>
-    private static List<string> Explain(PartitionProblem p, List<int> memberComponents, int[] subtaskOfComponent, Func<int, string> idOf)
+    private static List<string> Explain(
+        PartitionProblem p,
+        List<int>[] members,
+        int self,
+        List<(ComponentEdge Edge, int From, int To, double Coupling)> internalEdges,
+        ComponentEdge? heaviestOut,
+        int[] subtaskOfComponent,
+        Func<int, string> idOf)
     {
         var graph = p.Graph;
+        var memberComponents = members[self];
         var reasons = new List<string>();
-        var self = subtaskOfComponent[memberComponents[0]];
-        var memberSet = memberComponents.ToHashSet();
         var root = memberComponents.ToDictionary(i => i, i => i);
         int Find(int x)
         {
@@ -112,24 +147,6 @@ internal static class DecompositionBuilder
                 {
                     root[Find(i)] = Find(ids[0]);
                 }
-            }
-        }
-
-        var internalEdges = new List<(ComponentEdge Edge, int From, int To, double Coupling)>();
-        ComponentEdge? heaviestOut = null;
-        var heaviestOutCoupling = 0.0;
-        foreach (var e in graph.Edges)
-        {
-            var (from, to) = (p.ComponentIndex[e.From], p.ComponentIndex[e.To]);
-            var (inFrom, inTo) = (memberSet.Contains(from), memberSet.Contains(to));
-            if (inFrom && inTo && from != to)
-            {
-                internalEdges.Add((e, from, to, p.Coupling(e)));
-            }
-            else if ((inFrom ^ inTo) && p.Coupling(e) > heaviestOutCoupling)
-            {
-                heaviestOut = e;
-                heaviestOutCoupling = p.Coupling(e);
             }
         }
 
@@ -163,21 +180,20 @@ internal static class DecompositionBuilder
 
         if (heaviestOut is not null)
         {
-            var inside = memberSet.Contains(p.ComponentIndex[heaviestOut.From]) ? heaviestOut.From : heaviestOut.To;
-            var outside = inside == heaviestOut.From ? heaviestOut.To : heaviestOut.From;
-            var other = subtaskOfComponent[p.ComponentIndex[outside]];
+            var fromSubtask = subtaskOfComponent[p.ComponentIndex[heaviestOut.From]];
+            var other = fromSubtask == self ? subtaskOfComponent[p.ComponentIndex[heaviestOut.To]] : fromSubtask;
             reasons.Add(string.Create(CultureInfo.InvariantCulture,
-                $"kept apart from {idOf(other)} despite {heaviestOut.From} → {heaviestOut.To} ({heaviestOut.DataRateMbps:0.###} Mbps): {WhyApart(p, self, other, subtaskOfComponent)}"));
+                $"kept apart from {idOf(other)} despite {heaviestOut.From} → {heaviestOut.To} ({heaviestOut.DataRateMbps:0.###} Mbps): {WhyApart(p, members[self], members[other])}"));
         }
 
         return reasons;
     }
 
-    private static string WhyApart(PartitionProblem p, int a, int b, int[] subtaskOfComponent)
+    private static string WhyApart(PartitionProblem p, List<int> a, List<int> b)
     {
         var graph = p.Graph;
-        var inA = Enumerable.Range(0, graph.Components.Count).Where(i => subtaskOfComponent[i] == a).Select(i => graph.Components[i]).ToList();
-        var inB = Enumerable.Range(0, graph.Components.Count).Where(i => subtaskOfComponent[i] == b).Select(i => graph.Components[i]).ToList();
+        var inA = a.Select(i => graph.Components[i]).ToList();
+        var inB = b.Select(i => graph.Components[i]).ToList();
         var pinA = inA.Select(c => c.Pinning).FirstOrDefault(x => x.IsPinned);
         var pinB = inB.Select(c => c.Pinning).FirstOrDefault(x => x.IsPinned);
         if (pinA is not null && pinB is not null && !pinA.IsCompatibleWith(pinB))

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace ComputeNet.Actors.Decomposition;
 
 /// <summary>How agglomerative merging ranks a candidate pair of clusters.</summary>
@@ -26,6 +28,8 @@ internal static class Partitioning
     /// and has compatible pins. A pair refused once stays refused (clusters only grow), so it is dropped.
     /// Starts from <paramref name="initial"/> (a cluster label per group) and returns compact labels.
     /// </summary>
+    // Hot loops: compile optimised at once instead of waiting for tiering, which a busy machine starves.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int[] Agglomerate(PartitionProblem p, int[] initial, MergeScore score, Random? noiseSource, double noise)
     {
         var n = p.GroupCount;
@@ -183,6 +187,7 @@ internal static class Partitioning
     /// move is blocked only by the cap (the Kernighan–Lin step), while either lowers the coupling cut.
     /// Never breaks caps, pins or anti-affinity. Changes <paramref name="cluster"/> in place.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Refine(PartitionProblem p, int[] cluster, Random random, int maxPasses)
     {
         const int dims = PartitionProblem.Dimensions;
