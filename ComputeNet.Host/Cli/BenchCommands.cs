@@ -11,7 +11,7 @@ public static class BenchCommands
 {
     private static readonly Dictionary<string, Func<CliArgs, Task<object>>> Suites = new(StringComparer.Ordinal)
     {
-        // suites are registered here as they land
+        ["decompose"] = DecomposeBench.RunAsync,
     };
 
     public static async Task<int> RunAsync(CliArgs args)
