@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Hosting;
+using Microsoft.AspNetCore.Http.Features;
 using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Model.Apps;
 using ComputeNet.Host.Hosting;
@@ -22,10 +23,20 @@ public static partial class AppEndpoints
 
         apps.MapPost("/", async (HttpRequest request, IRequiredActor<AppRegion> region, CancellationToken ct) =>
         {
-            if (request.ContentLength > MaxSpecBytes)
-                return Results.Problem(statusCode: 413, title: "Spec too large", detail: $"An application spec may be at most {MaxSpecBytes} bytes.");
-            using var reader = new StreamReader(request.Body);
-            var json = await reader.ReadToEndAsync(ct);
+            if (request.ContentLength > MaxSpecBytes) return SpecTooLarge();
+            // Bodies without a length (chunked) are cut off by Kestrel at the same limit.
+            if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                limit.MaxRequestBodySize = MaxSpecBytes;
+            string json;
+            try
+            {
+                using var reader = new StreamReader(request.Body);
+                json = await reader.ReadToEndAsync(ct);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return SpecTooLarge();
+            }
 
             var validation = AppSpecValidator.Validate(json, AppActorSettings.Default.NodeClasses);
             if (!validation.IsValid)
@@ -87,6 +98,10 @@ public static partial class AppEndpoints
 
         return app;
     }
+
+    private static IResult SpecTooLarge() =>
+        Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Spec too large",
+            detail: $"An application spec may be at most {MaxSpecBytes} bytes.");
 
     private static bool IsAppId(string id) => Streams.Registration.RegistrationParser.IsValidId(id);
 
