@@ -1,0 +1,58 @@
+using System.Text.Json.Nodes;
+using ComputeNet.Tests.TestSupport;
+using Shouldly;
+using Xunit;
+
+namespace ComputeNet.Tests.EndToEnd;
+
+/// <summary>
+/// The production shape by configuration only: two host processes form one Akka cluster through a
+/// seed node, share a PostgreSQL journal and one Kafka (the first host's embedded broker), split the
+/// registrations topic between them, and each answers for every node through Cluster Sharding.
+/// </summary>
+public sealed class ClusterEndToEndTests
+{
+    [Fact]
+    public async Task Two_members_with_postgres_share_registrations_and_answer_for_every_node()
+    {
+        Kcat.Require();
+        var postgres = PostgresServer.ConnectionString();
+        using var dataA = new TempDirectory("computenet-a");
+        using var dataB = new TempDirectory("computenet-b");
+        var seedPort = HostProcess.FreePort();
+        var seed = $"akka.tcp://computenet@127.0.0.1:{seedPort}";
+        var run = Guid.NewGuid().ToString("N")[..8];
+        string[] Cluster(int port) =>
+        [
+            "--postgres", postgres, "--cluster-port", port.ToString(), $"--ComputeNet:Cluster:SeedNodes:0={seed}",
+            $"--ComputeNet:Kafka:GroupId=cluster-test-{run}",
+        ];
+
+        await using var a = await HostProcess.StartAsync(dataA.Path, extraArgs: Cluster(seedPort));
+        await using var b = await HostProcess.StartAsync(dataB.Path, extraArgs: [.. Cluster(HostProcess.FreePort()), "--kafka", a.KafkaBootstrap]);
+
+        var health = await b.GetJsonAsync<JsonObject>("/health");
+        health["status"]!.GetValue<string>().ShouldBe("ready");
+
+        var nodeIds = Enumerable.Range(0, 12).Select(i => $"c{run}-{i}").ToList();
+        await Kcat.ProduceAsync(a.KafkaBootstrap, "computenet.registrations", nodeIds.Select(id =>
+            $"{id}|{{\"nodeId\":\"{id}\",\"region\":\"r\",\"tier\":\"cloud\",\"cpuCores\":64,\"memoryGb\":256,\"storageGb\":4000," +
+            "\"gpus\":4,\"reliability\":0.999,\"powerIdleW\":150,\"powerPeakW\":600}"));
+
+        foreach (var host in new[] { a, b })
+        {
+            var listed = await Eventually.GetAsync(async () =>
+            {
+                var nodes = await host.GetJsonAsync<JsonObject>("/api/nodes");
+                var ids = nodes["nodes"]!.AsArray().Select(n => n!["spec"]!["nodeId"]!.GetValue<string>()).Where(nodeIds.Contains).ToList();
+                return ids.Count == nodeIds.Count ? ids : null;
+            }, seconds: 60);
+            listed.Order().ShouldBe(nodeIds.Order());
+            foreach (var id in nodeIds)
+                (await host.GetJsonAsync<JsonObject>($"/api/nodes/{id}"))["version"]!.GetValue<long>().ShouldBe(1);
+        }
+
+        var commands = await Kcat.ConsumeAllAsync(a.KafkaBootstrap, "computenet.agent-commands");
+        commands.Count(line => nodeIds.Any(id => line.StartsWith(id + "|", StringComparison.Ordinal))).ShouldBe(nodeIds.Count);
+    }
+}
