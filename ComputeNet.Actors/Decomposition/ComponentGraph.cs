@@ -50,6 +50,13 @@ public sealed record ComponentEdge
 /// <summary>The plain graph decomposition works on; build it from a spec or from a benchmark loader.</summary>
 public sealed record ComponentGraph(string Name, IReadOnlyList<ComponentNode> Components, IReadOnlyList<ComponentEdge> Edges)
 {
+    /// <summary>
+    /// The user is expected to move between access nodes (the spec's mobility lists two or more). Then sticky,
+    /// unpinned components are kept out of subtasks pinned to the access node: those follow the user, and a
+    /// sticky component must not be dragged along (移动场景感知: mobile-scenario aware decomposition).
+    /// </summary>
+    public bool UserMoves { get; init; }
+
     /// <summary>Expands the template (if any) and converts components and dependencies; bytes per request become Mbps.</summary>
     public static ComponentGraph FromSpec(AppSpec spec)
     {
@@ -79,7 +86,10 @@ public sealed record ComponentGraph(string Name, IReadOnlyList<ComponentNode> Co
             TransferDelayThresholdMs = d.TransferDelayThresholdMs,
             BandwidthFloorMbps = d.BandwidthFloorMbps,
         }).ToList();
-        return new ComponentGraph(expanded.Name, components, edges);
+        return new ComponentGraph(expanded.Name, components, edges)
+        {
+            UserMoves = expanded.Mobility.Select(m => m.AccessNode).Distinct().Count() > 1,
+        };
     }
 
     public double TotalTrafficMbps => Edges.Where(e => e.From != e.To).Sum(e => e.DataRateMbps);

@@ -87,6 +87,9 @@ public sealed record DecompositionOptions
     /// <summary>Restarts of merge + refinement; null = chosen from the graph size.</summary>
     public int? Restarts { get; init; }
 
+    /// <summary>Also start from a spectral ordering (MathNet eigen-decomposition of the Laplacian) on graphs of up to 300 units.</summary>
+    public bool Spectral { get; init; } = true;
+
     /// <summary>Destroy-and-repair rounds after the restarts; null = chosen from the graph size.</summary>
     public int? RepairRounds { get; init; }
 }

@@ -53,7 +53,7 @@ internal static class DecompositionBuilder
 
         // One pass over the edges: each subtask's internal edges and its heaviest outgoing coupling, for the reasons.
         var internalEdges = Enumerable.Range(0, count).Select(_ => new List<(ComponentEdge Edge, int From, int To, double Coupling)>()).ToArray();
-        var heaviestOut = new (ComponentEdge? Edge, double Coupling)[count];
+        var heaviestTo = Enumerable.Range(0, count).Select(_ => new Dictionary<int, (ComponentEdge Edge, double Coupling)>()).ToArray();
         foreach (var e in graph.Edges)
         {
             var (from, to) = (p.ComponentIndex[e.From], p.ComponentIndex[e.To]);
@@ -69,14 +69,14 @@ internal static class DecompositionBuilder
                 continue;
             }
 
-            if (coupling > heaviestOut[a].Coupling)
+            if (!heaviestTo[a].TryGetValue(b, out var known) || coupling > known.Coupling)
             {
-                heaviestOut[a] = (e, coupling);
+                heaviestTo[a][b] = (e, coupling);
             }
 
-            if (coupling > heaviestOut[b].Coupling)
+            if (!heaviestTo[b].TryGetValue(a, out known) || coupling > known.Coupling)
             {
-                heaviestOut[b] = (e, coupling);
+                heaviestTo[b][a] = (e, coupling);
             }
         }
 
@@ -103,7 +103,7 @@ internal static class DecompositionBuilder
                 Grade: 0,
                 Rank: 0,
                 CriticalityScore: 0,
-                Reasons: Explain(p, members, s, internalEdges[s], heaviestOut[s].Edge, subtaskOfComponent, IdOf)));
+                Reasons: Explain(p, members, s, internalEdges[s], heaviestTo[s], IdOf)));
         }
 
         var graded = SubtaskGrader.Grade(subtasks, subtaskEdges, p.Target);
@@ -119,8 +119,7 @@ internal static class DecompositionBuilder
         List<int>[] members,
         int self,
         List<(ComponentEdge Edge, int From, int To, double Coupling)> internalEdges,
-        ComponentEdge? heaviestOut,
-        int[] subtaskOfComponent,
+        Dictionary<int, (ComponentEdge Edge, double Coupling)> heaviestTo,
         Func<int, string> idOf)
     {
         var graph = p.Graph;
@@ -178,12 +177,11 @@ internal static class DecompositionBuilder
             reasons.Add($"{graph.Components[memberComponents[0]].Id} on its own");
         }
 
-        if (heaviestOut is not null)
+        // Why it stays apart from the (at most three) neighbours it talks to most.
+        foreach (var (other, (edge, _)) in heaviestTo.OrderByDescending(x => x.Value.Coupling).ThenBy(x => x.Key).Take(3))
         {
-            var fromSubtask = subtaskOfComponent[p.ComponentIndex[heaviestOut.From]];
-            var other = fromSubtask == self ? subtaskOfComponent[p.ComponentIndex[heaviestOut.To]] : fromSubtask;
             reasons.Add(string.Create(CultureInfo.InvariantCulture,
-                $"kept apart from {idOf(other)} despite {heaviestOut.From} → {heaviestOut.To} ({heaviestOut.DataRateMbps:0.###} Mbps): {WhyApart(p, members[self], members[other])}"));
+                $"kept apart from {idOf(other)} despite {edge.From} → {edge.To} ({edge.DataRateMbps:0.###} Mbps): {WhyApart(p, members[self], members[other])}"));
         }
 
         return reasons;
@@ -199,6 +197,13 @@ internal static class DecompositionBuilder
         if (pinA is not null && pinB is not null && !pinA.IsCompatibleWith(pinB))
         {
             return $"one is {pinA}, the other {pinB}";
+        }
+
+        static bool Anchored(List<ComponentNode> side) => side.Any(c => c.Sticky) && !side.Any(c => c.Pinning.IsPinned);
+        if (graph.UserMoves && ((Anchored(inA) && pinB is not null) || (Anchored(inB) && pinA is not null)))
+        {
+            var sticky = (Anchored(inA) ? inA : inB).First(c => c.Sticky);
+            return $"{sticky.Id} is sticky and the user moves between access nodes, so it stays out of pinned subtasks that would drag it along";
         }
 
         var shared = inA.Select(c => c.AntiAffinityGroup).Intersect(inB.Select(c => c.AntiAffinityGroup)).OfType<string>().FirstOrDefault(x => x.Length > 0);

@@ -63,6 +63,30 @@ public static class GraphClusteringDecomposer
             }
         }
 
+        // One more start from the spectral ordering (small and medium graphs only).
+        if (options.Spectral && SpectralOrdering.InitialPartition(problem) is { } spectral)
+        {
+            var cluster = Partitioning.Agglomerate(problem, spectral, MergeScore.WeightPerSize, null, 0);
+            for (var round = 0; round < 4; round++)
+            {
+                Partitioning.Refine(problem, cluster, random, maxPasses: 8);
+                var merged = Partitioning.Agglomerate(problem, cluster, MergeScore.WeightPerSize, null, 0);
+                var before = cluster.Max();
+                cluster = merged;
+                if (merged.Max() == before)
+                {
+                    break;
+                }
+            }
+
+            var cut = problem.CouplingCut(cluster);
+            var count = cluster.Max() + 1;
+            if (cut < bestCut - 1e-9 || (Math.Abs(cut - bestCut) <= 1e-9 && count < bestCount))
+            {
+                (best, bestCut, bestCount) = (cluster, cut, count);
+            }
+        }
+
         best ??= identity;
         // Destroy and repair (large-neighbourhood search): dissolve a cluster and its closest neighbour back into
         // groups, re-merge with a perturbed score, refine, keep it if the cut drops. Escapes the local optima

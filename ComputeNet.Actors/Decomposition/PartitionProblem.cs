@@ -146,6 +146,12 @@ internal sealed class PartitionProblem
                 }
             }
 
+            // A sticky unpinned unit of a moving user's app is anchored: it may join unpinned units, never a pinned one.
+            if (groupPin is null && graph.UserMoves && ComponentsOfGroup[g].Any(i => components[i].Sticky))
+            {
+                groupPin = AnchoredPin;
+            }
+
             if (groupPin is not null)
             {
                 var key = (groupPin.Kind, (groupPin.Target ?? "").ToLowerInvariant());
@@ -221,6 +227,9 @@ internal sealed class PartitionProblem
     }
 
     public bool IsFeasible => Infeasibilities.Count == 0;
+
+    /// <summary>Pseudo-pin for sticky components when the user moves; never appears in a subtask's <see cref="Pinning"/>.</summary>
+    internal static readonly Pinning AnchoredPin = new() { Kind = PinningKind.Node, Target = "\0sticky-while-the-user-moves" };
 
     /// <summary>Merge weight of one dependency: its traffic, boosted by how tight its delay threshold is.</summary>
     public double Coupling(ComponentEdge e)

@@ -6,7 +6,7 @@ using Xunit;
 
 namespace ComputeNet.Tests.Decomposition;
 
-public sealed class DecompositionBehaviourTests
+public sealed class DecompositionBehaviourTests(ITestOutputHelper output)
 {
     private static AppSpec Sample(string file)
     {
@@ -19,6 +19,7 @@ public sealed class DecompositionBehaviourTests
     public void Ar_game_at_edge_granularity_keeps_each_player_together_and_apart_from_the_other()
     {
         var d = GraphClusteringDecomposer.Decompose(ComponentGraph.FromSpec(Sample("complex-multiplayer-ar-game.json")), NodeClass.Edge);
+        output.WriteLine(System.Text.Json.JsonSerializer.Serialize(d, AppSpecJson.Options));
 
         d.IsFeasible.ShouldBeTrue();
         var player1 = d.SubtaskOf("renderer-1");
@@ -29,10 +30,21 @@ public sealed class DecompositionBehaviourTests
         d.SubtaskOf("matchmaker").Pinning.Kind.ShouldBe(PinningKind.Region);
         d.SubtaskOf("asset-store").ComponentIds.ShouldBe(["asset-store"]);
         player1.Reasons.ShouldContain(r => r.Contains("co-location group 'player-1'"));
+        // The players move, and the shared game state is sticky: it must not ride along in a player's subtask.
+        d.SubtaskOf("game-state").Pinning.IsPinned.ShouldBeFalse();
+        d.SubtaskOf("game-state").Reasons.ShouldContain(r => r.Contains("sticky and the user moves"));
         // The latency-critical player subtasks are graded hard and placed before the matchmaker.
         player1.Grade.ShouldBe(1);
         player1.Rank.ShouldBeLessThan(d.SubtaskOf("matchmaker").Rank);
         d.SubtaskOf("asset-store").Reasons.ShouldContain(r => r.Contains("kept apart") && r.Contains("tier cloud"));
+    }
+
+    [Fact]
+    public void Without_mobility_a_sticky_component_may_join_the_access_node_subtask()
+    {
+        var spec = Sample("complex-multiplayer-ar-game.json") with { Mobility = [] };
+        var d = GraphClusteringDecomposer.Decompose(ComponentGraph.FromSpec(spec), NodeClass.Edge);
+        d.SubtaskOf("game-state").Pinning.Kind.ShouldBe(PinningKind.AccessNode);
     }
 
     [Fact]

@@ -6,7 +6,13 @@ using Xunit;
 
 namespace ComputeNet.Tests.Decomposition;
 
-/// <summary>Runs the decomposition benchmark once on the real graphs of shared/data/apps and holds it to honest, weak bounds.</summary>
+/// <summary>
+/// Runs the decomposition benchmark once on the real graphs of shared/data/apps and holds it to honest, weak bounds.
+/// Measured 2026-11-25 (Release, 2 cores at load average 14–26, cap share 0.3): cut_vs_greedy 0.929 over 38
+/// non-degenerate graphs (62 degenerate ones left out), cut_vs_optimal 1.000 over 22 graphs of ≤ 20 components
+/// (all proven optimal), optimal_vs_greedy 0.970 on those, i.e. greedy is already optimal on most small graphs;
+/// 1,000 components: 258–800 ms wall, 73–131 ms process CPU. Targets: ≤ 0.85, ≤ 1.10, ≤ 200 ms.
+/// </summary>
 public sealed class DecompositionBenchmarkTests(ITestOutputHelper output)
 {
     /// <summary>Cap share: each subtask may take 30 % of the app's total demand, forcing several subtasks.</summary>

@@ -105,6 +105,17 @@ public sealed class AppSpecValidatorTests
     }
 
     [Fact]
+    public void Bytes_per_request_without_a_sender_request_rate_is_refused()
+    {
+        var errors = ErrorsOf(Mutate(n =>
+        {
+            n["dependencies"]![0]!.AsObject().Remove("dataRateMbps");
+            n["dependencies"]![0]!["bytesPerRequest"] = 2048;
+        }));
+        errors.Single().Path.ShouldBe("$.dependencies[0].bytesPerRequest");
+    }
+
+    [Fact]
     public void Duplicate_component_id_points_at_the_second_one()
     {
         var errors = ErrorsOf(Mutate(n => n["components"]![2]!["id"] = "api"));

@@ -263,6 +263,11 @@ public static class AppSpecValidator
             {
                 errors.Add(new($"{path}.bytesPerRequest", "give either dataRateMbps or bytesPerRequest, not both"));
             }
+            else if (d.BytesPerRequest > 0 && componentIndex.TryGetValue(d.From, out var sender) && spec.Components[sender].RequestsPerSecond <= 0)
+            {
+                // Bytes per request become a rate through the sender's request rate; without one the traffic would silently be zero.
+                errors.Add(new($"{path}.bytesPerRequest", $"bytes per request need '{d.From}' to state requestsPerSecond"));
+            }
 
             CheckRange(errors, $"{path}.dataRateMbps", d.DataRateMbps, 0, MaxDataRateMbps);
             CheckRange(errors, $"{path}.bytesPerRequest", d.BytesPerRequest, 0, MaxBytesPerRequest);
