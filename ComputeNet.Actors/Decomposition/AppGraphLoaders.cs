@@ -1,3 +1,4 @@
+using ComputeNet.Actors.Model;
 using System.Globalization;
 using System.Text.Json;
 using ComputeNet.Actors.Model.Apps;

@@ -1,3 +1,4 @@
+using ComputeNet.Actors.Model;
 using System.Diagnostics;
 using System.Text.Json.Serialization;
 using ComputeNet.Actors.Model.Apps;

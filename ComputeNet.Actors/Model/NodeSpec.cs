@@ -1,11 +1,11 @@
 namespace ComputeNet.Actors.Model;
 
-/// <summary>Where a node sits in the cloud–edge–device hierarchy.</summary>
+/// <summary>Where a node sits in the hierarchy, ordered from the user outwards.</summary>
 public enum NodeTier
 {
-    Cloud,
-    Edge,
     Device,
+    Edge,
+    Cloud,
 }
 
 /// <summary>

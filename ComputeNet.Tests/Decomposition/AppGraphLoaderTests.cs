@@ -1,3 +1,4 @@
+using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Decomposition;
 using ComputeNet.Actors.Model.Apps;
 using ComputeNet.Tests.TestSupport;

@@ -33,14 +33,6 @@ public enum PinningKind
     Node,
 }
 
-/// <summary>The tiers of the computing power network, from the user outwards.</summary>
-public enum NodeTier
-{
-    Device,
-    Edge,
-    Cloud,
-}
-
 /// <summary>A placement restriction. <see cref="Target"/> is a region name, a tier name or a node id; empty for none / access node.</summary>
 public sealed record Pinning
 {
