@@ -33,6 +33,9 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private volatile IReadOnlyCollection<TopicPartition> _assignmentSnapshot = [];
     private ILoggingAdapter? _log;
     private IConsumer<byte[]?, byte[]?>? _consumer;
+    private static readonly TimeSpan PauseAfter = TimeSpan.FromSeconds(1);
+    private readonly ManualResetEventSlim _wake = new();
+    private DateTime? _fullSince;
     private bool _paused;
     private bool _assignmentChanged;
     private int _buffered;
@@ -66,10 +69,18 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     }
 
     /// <summary>One element left the stage's buffer.</summary>
-    internal void Emitted() => Interlocked.Decrement(ref _buffered);
+    internal void Emitted()
+    {
+        Interlocked.Decrement(ref _buffered);
+        _wake.Set();
+    }
 
     /// <summary>Buffered elements were dropped (revoked partitions, or the stage stopped).</summary>
-    internal void Dropped(int count) => Interlocked.Add(ref _buffered, -count);
+    internal void Dropped(int count)
+    {
+        Interlocked.Add(ref _buffered, -count);
+        _wake.Set();
+    }
 
     /// <summary>The stage has stopped; if it stopped for any reason other than <see cref="Stop"/>, the consumer goes too.</summary>
     internal void StageStopped()
@@ -78,6 +89,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         _stage = null;
         _stopped.TrySetResult();
         if (!_stopRequested) _shutdownRequested = true;
+        _wake.Set();
     }
 
     private volatile bool _stopRequested;
@@ -96,6 +108,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     {
         await Stop().ConfigureAwait(false);
         _shutdownRequested = true;
+        _wake.Set();
         if (_consumer is null) _shutdown.TrySetResult(); // never started: nothing to close
         await _shutdown.Task.ConfigureAwait(false);
     }
@@ -123,6 +136,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         }
         var request = new CommitRequest(offsets, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         _commits.Enqueue(request);
+        _wake.Set();
         // Closed between the check and the enqueue: the loop's final drain may have missed it.
         if (_shutdown.Task.IsCompleted) request.Done.TrySetResult();
         return request.Done.Task;
@@ -137,14 +151,14 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
             while (!_shutdownRequested)
             {
                 ServeCommits(consumer);
-                ApplyBackPressure(consumer);
+                if (!ReadyToPoll(consumer)) continue;
                 var result = Consume(consumer);
                 if (result is null || result.IsPartitionEOF) continue;
                 if (!_fetching || Volatile.Read(ref _buffered) >= _settings.BufferSize)
                 {
                     // Only after a rebalance can a message slip past the pause; put it back for later.
                     consumer.Seek(result.TopicPartitionOffset);
-                    _paused = false;
+                    consumer.Pause([result.TopicPartition]);
                     continue;
                 }
                 var buffered = Interlocked.Increment(ref _buffered);
@@ -175,22 +189,44 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         }
     }
 
-    private void ApplyBackPressure(IConsumer<byte[]?, byte[]?> consumer)
+    /// <summary>
+    /// Returns whether to poll now. A full buffer (or a stopped source) means: do not poll, wait for the stage
+    /// to emit. Pausing the partitions is the fallback for long stalls only: it keeps group membership and
+    /// rebalance callbacks served, but librdkafka drops its prefetched messages on pause and refetches on
+    /// resume, far too costly for the ordinary ebb and flow of demand.
+    /// </summary>
+    private bool ReadyToPoll(IConsumer<byte[]?, byte[]?> consumer)
     {
         var buffered = Volatile.Read(ref _buffered);
-        // Hysteresis: pause when full, resume at half, so a slow consumer does not flap pause/resume per message.
-        var shouldPause = !_fetching || buffered >= _settings.BufferSize || (_paused && buffered > _settings.BufferSize / 2);
-        if (shouldPause && (!_paused || _assignmentChanged))
+        var full = !_fetching || buffered >= _settings.BufferSize;
+        if (full)
         {
-            consumer.Pause(_assignment);
-            _paused = true;
+            _fullSince ??= DateTime.UtcNow;
+            if (!_paused && DateTime.UtcNow - _fullSince >= PauseAfter)
+            {
+                consumer.Pause(_assignment);
+                _paused = true;
+                _assignmentChanged = false;
+            }
+            if (!_paused)
+            {
+                _wake.Wait(_settings.PollTimeout);
+                _wake.Reset();
+                return false;
+            }
         }
-        else if (!shouldPause && _paused)
+        else
         {
-            consumer.Resume(_assignment);
-            _paused = false;
+            _fullSince = null;
+            if (_paused && buffered <= _settings.BufferSize / 2)
+            {
+                consumer.Resume(_assignment);
+                _paused = false;
+            }
         }
+        if (_paused && _assignmentChanged) consumer.Pause(_assignment); // newly assigned partitions start unpaused
         _assignmentChanged = false;
+        return true;
     }
 
     private void ServeCommits(IConsumer<byte[]?, byte[]?> consumer)

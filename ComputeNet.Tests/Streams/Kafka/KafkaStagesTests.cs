@@ -211,4 +211,51 @@ public sealed class KafkaStagesTests(KafkaStagesFixture fixture) : IClassFixture
         await control.DrainAndShutdown(committed).WaitAsync(Patience, Cancel);
         values.Order().ShouldBe(Enumerable.Range(0, before + during));
     }
+
+    [Fact]
+    public async Task A_failed_stream_restarts_with_backoff_from_the_last_commit()
+    {
+        const int total = 200, failAt = 120;
+        var topic = Unique("restart");
+        _kafka.CreateTopic(topic, 1);
+        await ProduceAsync(topic, total, 1);
+
+        var processed = new ConcurrentQueue<int>();
+        var failed = 0;
+        var controls = new ConcurrentQueue<IKafkaControl>();
+        var settings = Consumer(Unique("g"));
+        var killSwitch = RestartSource.OnFailuresWithBackoff(
+                () => KafkaSource.Committable(settings, topic)
+                    .MapMaterializedValue(control =>
+                    {
+                        controls.Enqueue(control);
+                        return control;
+                    })
+                    .SelectAsync(4, async m =>
+                    {
+                        // Stands in for a broker or processing failure in the middle of the stream.
+                        if (ValueOf(m) == failAt && Interlocked.Exchange(ref failed, 1) == 0)
+                            throw new InvalidOperationException("boom");
+                        await Task.Yield();
+                        processed.Enqueue(ValueOf(m));
+                        return m.CommittableOffset;
+                    })
+                    .Via(KafkaCommitter.Flow(CommitterSettings.Default with { MaxBatch = 10 })),
+                RestartSettings.Create(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 0))
+            .ViaMaterialized(KillSwitches.Single<IReadOnlyList<TopicPartitionOffset>>(), Keep.Right)
+            .To(Sink.Ignore<IReadOnlyList<TopicPartitionOffset>>())
+            .Run(_materializer);
+
+        var deadline = DateTime.UtcNow + Patience;
+        while (processed.Distinct().Count() < total && DateTime.UtcNow < deadline) await Task.Delay(100, Cancel);
+        killSwitch.Shutdown();
+
+        processed.Distinct().Order().ShouldBe(Enumerable.Range(0, total));
+        controls.Count.ShouldBe(2);
+        await controls.First().IsShutdown.WaitAsync(Patience, Cancel); // the failed consumer was closed
+        // Resumed from the last commit before the failure, not from the start: few redeliveries.
+        var redelivered = processed.Count - total;
+        redelivered.ShouldBeInRange(0, 20);
+        foreach (var control in controls) await control.Shutdown().WaitAsync(Patience, Cancel);
+    }
 }
