@@ -30,6 +30,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private volatile StageCallbacks? _stage;
     private volatile bool _fetching = true;
     private volatile bool _shutdownRequested;
+    private volatile bool _stopRequested;
     private volatile IReadOnlyCollection<TopicPartition> _assignmentSnapshot = [];
     private ILoggingAdapter? _log;
     private IConsumer<byte[]?, byte[]?>? _consumer;
@@ -90,9 +91,8 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         _stopped.TrySetResult();
         if (!_stopRequested) _shutdownRequested = true;
         _wake.Set();
+        if (_consumer is null) _shutdown.TrySetResult(); // failed before it started: no thread to close anything
     }
-
-    private volatile bool _stopRequested;
 
     public Task Stop()
     {

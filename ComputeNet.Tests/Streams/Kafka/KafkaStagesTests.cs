@@ -74,7 +74,7 @@ public sealed class KafkaStagesTests(KafkaStagesFixture fixture) : IClassFixture
     {
         var topic = Unique("sink-fail");
         _kafka.CreateTopic(topic, 1);
-        _kafka.PushRequestErrors(0, ErrorCode.TopicAuthorizationFailed);
+        _kafka.PushRequestErrors(KafkaApi.Produce, ErrorCode.TopicAuthorizationFailed);
         var records = Enumerable.Range(0, 10).Select(i => new ProducerRecord(topic, null, [(byte)i]));
         var error = await Should.ThrowAsync<ProduceException<string?, byte[]>>(
             Source.From(records).RunWith(KafkaSink.Plain(Producer), _materializer).WaitAsync(Patience, Cancel));
@@ -257,5 +257,48 @@ public sealed class KafkaStagesTests(KafkaStagesFixture fixture) : IClassFixture
         var redelivered = processed.Count - total;
         redelivered.ShouldBeInRange(0, 20);
         foreach (var control in controls) await control.Shutdown().WaitAsync(Patience, Cancel);
+    }
+
+    [Fact]
+    public async Task Commits_of_partitions_revoked_by_a_rebalance_are_skipped()
+    {
+        var topic = Unique("revoke");
+        var group = Unique("g");
+        _kafka.CreateTopic(topic, 2);
+        await ProduceAsync(topic, 200, 2);
+
+        // The first member reads everything but holds its offsets back.
+        var held = new ConcurrentQueue<CommittableOffset>();
+        var first = KafkaSource.Committable(Consumer(group, bufferSize: 256), topic)
+            .To(Sink.ForEach<CommittableMessage>(m => held.Enqueue(m.CommittableOffset)))
+            .Run(_materializer);
+        await WaitUntil(() => held.Count == 200);
+
+        var second = KafkaSource.Committable(Consumer(group), topic).To(Sink.Ignore<CommittableMessage>()).Run(_materializer);
+        await WaitUntil(() => first.Assignment.Count == 1 && second.Assignment.Count == 1);
+        var kept = first.Assignment.Single().Partition.Value;
+
+        var batches = await Source.From(held).Via(KafkaCommitter.Flow(CommitterSettings.Default))
+            .RunWith(Sink.Seq<IReadOnlyList<TopicPartitionOffset>>(), _materializer).WaitAsync(Patience, Cancel);
+        batches.SelectMany(b => b).Count().ShouldBe(2); // both asked for: the committer does not know about ownership
+
+        using (var probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = group }).Build())
+        {
+            var committed = probe.Committed([new TopicPartition(topic, 0), new TopicPartition(topic, 1)], TimeSpan.FromSeconds(10))
+                .ToDictionary(o => o.Partition.Value, o => o.Offset);
+            committed[kept].Value.ShouldBe(100);
+            committed[1 - kept].ShouldBe(Offset.Unset);
+        }
+        await Task.WhenAll(first.Shutdown(), second.Shutdown()).WaitAsync(Patience, Cancel);
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
+            await Task.Delay(50, Cancel);
+        }
     }
 }
