@@ -34,6 +34,9 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private volatile IReadOnlyCollection<TopicPartition> _assignmentSnapshot = [];
     private ILoggingAdapter? _log;
     private IConsumer<byte[]?, byte[]?>? _consumer;
+    private static readonly HashSet<ErrorCode> OwnershipLost =
+        [ErrorCode.IllegalGeneration, ErrorCode.UnknownMemberId, ErrorCode.RebalanceInProgress, ErrorCode.FencedInstanceId, ErrorCode.Local_State];
+
     private static readonly TimeSpan PauseAfter = TimeSpan.FromSeconds(1);
     private readonly ManualResetEventSlim _wake = new();
     private DateTime? _fullSince;
@@ -246,6 +249,13 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
             try
             {
                 consumer.Commit(owned);
+                request.Done.TrySetResult();
+            }
+            catch (KafkaException e) when (OwnershipLost.Contains(e.Error.Code))
+            {
+                // The group moved on (e.g. our session expired during an outage): like a revoked partition,
+                // the new owner starts from the last successful commit, so these records come again.
+                _log?.Warning("Kafka group {0} rebalanced before commit of {1}: {2}", _settings.GroupId, string.Join(", ", owned), e.Error.Reason);
                 request.Done.TrySetResult();
             }
             catch (KafkaException e) when (!e.Error.IsFatal)
