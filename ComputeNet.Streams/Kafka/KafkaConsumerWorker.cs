@@ -21,6 +21,14 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
 
     private sealed record CommitRequest(IReadOnlyList<TopicPartitionOffset> Offsets, TaskCompletionSource Done);
 
+    // Commit errors meaning the group has moved on without us (a rebalance, an expired session).
+    private static readonly HashSet<ErrorCode> OwnershipLost =
+        [ErrorCode.IllegalGeneration, ErrorCode.UnknownMemberId, ErrorCode.RebalanceInProgress, ErrorCode.FencedInstanceId, ErrorCode.Local_State];
+
+    // How long a full buffer may stall polling before the partitions are paused (see ReadyToPoll).
+    private static readonly TimeSpan PauseAfter = TimeSpan.FromSeconds(1);
+
+    private readonly object _stageGate = new();
     private readonly ConsumerSettings _settings;
     private readonly string[] _topics;
     private readonly ConcurrentQueue<CommitRequest> _commits = new();
@@ -34,10 +42,6 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private volatile IReadOnlyCollection<TopicPartition> _assignmentSnapshot = [];
     private ILoggingAdapter? _log;
     private IConsumer<byte[]?, byte[]?>? _consumer;
-    private static readonly HashSet<ErrorCode> OwnershipLost =
-        [ErrorCode.IllegalGeneration, ErrorCode.UnknownMemberId, ErrorCode.RebalanceInProgress, ErrorCode.FencedInstanceId, ErrorCode.Local_State];
-
-    private static readonly TimeSpan PauseAfter = TimeSpan.FromSeconds(1);
     private readonly ManualResetEventSlim _wake = new();
     private DateTime? _fullSince;
     private bool _paused;
@@ -59,8 +63,13 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     /// <summary>Builds and subscribes the consumer and starts polling; called from the stage's PreStart.</summary>
     internal void Start(StageCallbacks stage, ILoggingAdapter log)
     {
-        _stage = stage;
         _log = log;
+        lock (_stageGate)
+        {
+            _stage = stage;
+            // Stop() raced ahead of the stage's start: complete right away, keeping the consumer for nothing.
+            if (_stopRequested) stage.OnStopRequested();
+        }
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(_settings.ToConfig())
             .SetErrorHandler((_, error) => OnClientError(error))
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
@@ -90,7 +99,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     internal void StageStopped()
     {
         _fetching = false;
-        _stage = null;
+        lock (_stageGate) _stage = null;
         _stopped.TrySetResult();
         if (!_stopRequested) _shutdownRequested = true;
         _wake.Set();
@@ -99,11 +108,12 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
 
     public Task Stop()
     {
-        _stopRequested = true;
-        _fetching = false;
-        var stage = _stage;
-        if (stage is null) _stopped.TrySetResult();
-        else stage.OnStopRequested();
+        lock (_stageGate)
+        {
+            _stopRequested = true;
+            _fetching = false;
+            _stage?.OnStopRequested();
+        }
         return _stopped.Task;
     }
 
@@ -174,7 +184,11 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
             // Not swallowed: the stage fails with it (and a surrounding RestartSource starts a new consumer).
             failure = e;
         }
-        if (failure is not null) _stage?.OnFailure(failure);
+        if (failure is not null)
+        {
+            _log?.Error(failure, "Kafka consumer of group {0} failed", _settings.GroupId);
+            _stage?.OnFailure(failure);
+        }
         Close(consumer);
     }
 
