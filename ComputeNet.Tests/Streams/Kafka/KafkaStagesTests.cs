@@ -175,6 +175,33 @@ public sealed class KafkaStagesTests(KafkaStagesFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_long_stall_pauses_the_partitions_and_resumes_without_gaps_or_duplicates()
+    {
+        const int bufferSize = 8, total = 400;
+        var topic = Unique("stall");
+        _kafka.CreateTopic(topic, 2);
+        await ProduceAsync(topic, total, 2);
+
+        var count = 0;
+        var (control, received) = KafkaSource.Committable(Consumer(Unique("g"), bufferSize), topic)
+            .SelectAsync(1, async m =>
+            {
+                // Longer than the worker's 1 s grace: the partitions get paused, then resumed.
+                if (Interlocked.Increment(ref count) == 20) await Task.Delay(TimeSpan.FromSeconds(2.5), Cancel);
+                return m;
+            })
+            .Take(total)
+            .ToMaterialized(Sink.Seq<CommittableMessage>(), Keep.Both)
+            .Run(_materializer);
+        var messages = await received.WaitAsync(Patience, Cancel);
+        await control.IsShutdown.WaitAsync(Patience, Cancel);
+
+        control.MaxBuffered.ShouldBe(bufferSize);
+        foreach (var partition in messages.GroupBy(m => m.CommittableOffset.Partition))
+            partition.Select(m => m.CommittableOffset.Offset).ShouldBe(Enumerable.Range(0, total / 2).Select(i => (long)i));
+    }
+
+    [Fact]
     public async Task The_stream_survives_a_broker_outage_without_losing_messages()
     {
         const int before = 500, during = 500;
