@@ -46,6 +46,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private DateTime? _fullSince;
     private bool _paused;
     private bool _assignmentChanged;
+    private long _closeAtTicks = long.MaxValue;
     private int _buffered;
     private int _maxBuffered;
 
@@ -96,12 +97,21 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     }
 
     /// <summary>The stage has stopped; if it stopped for any reason other than <see cref="Stop"/>, the consumer goes too.</summary>
+    /// <summary>Downstream cancelled: stop fetching and close the consumer once <paramref name="delay"/> has passed.</summary>
+    internal void CloseAfter(TimeSpan delay)
+    {
+        _fetching = false;
+        Interlocked.Exchange(ref _closeAtTicks, (DateTime.UtcNow + delay).Ticks);
+        _wake.Set();
+    }
+
     internal void StageStopped()
     {
         _fetching = false;
         lock (_stageGate) _stage = null;
         _stopped.TrySetResult();
-        if (!_stopRequested) _shutdownRequested = true;
+        // Stopped through the control: commits go on until Shutdown. Cancelled: CloseAfter has set the time.
+        if (!_stopRequested && Interlocked.Read(ref _closeAtTicks) == long.MaxValue) _shutdownRequested = true;
         _wake.Set();
         if (_consumer is null) _shutdown.TrySetResult(); // failed before it started: no thread to close anything
     }
@@ -161,7 +171,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         Exception? failure = null;
         try
         {
-            while (!_shutdownRequested)
+            while (!_shutdownRequested && DateTime.UtcNow.Ticks < Interlocked.Read(ref _closeAtTicks))
             {
                 ServeCommits(consumer);
                 if (!ReadyToPoll(consumer)) continue;

@@ -148,6 +148,27 @@ public sealed class KafkaStagesTests(KafkaStagesFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task Pass_through_committer_emits_elements_in_order_after_committing_them()
+    {
+        var topic = Unique("passthrough");
+        var group = Unique("g");
+        _kafka.CreateTopic(topic, 1);
+        await ProduceAsync(topic, 50, 1);
+
+        var (control, done) = KafkaSource.Committable(Consumer(group), topic)
+            .Take(50)
+            .Via(KafkaCommitter.FlowWithPassThrough<CommittableMessage>(CommitterSettings.Default with { MaxBatch = 7 }, m => m.CommittableOffset))
+            .ToMaterialized(Sink.Seq<CommittableMessage>(), Keep.Both)
+            .Run(_materializer);
+        var passed = await done.WaitAsync(Patience, Cancel);
+        await control.Shutdown().WaitAsync(Patience, Cancel);
+
+        passed.Select(ValueOf).ShouldBe(Enumerable.Range(0, 50));
+        using var probe = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = group }).Build();
+        probe.Committed([new TopicPartition(topic, 0)], TimeSpan.FromSeconds(10)).Single().Offset.Value.ShouldBe(50);
+    }
+
+    [Fact]
     public async Task A_slow_downstream_holds_the_source_to_its_bounded_buffer()
     {
         const int bufferSize = 16;
