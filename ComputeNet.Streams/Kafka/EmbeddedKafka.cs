@@ -106,21 +106,18 @@ public sealed class EmbeddedKafka : IDisposable
     public void SetBrokerRtt(int brokerId, TimeSpan rtt) =>
         Check(rd_kafka_mock_broker_set_rtt(Cluster, brokerId, (int)rtt.TotalMilliseconds), $"set broker {brokerId} rtt");
 
-    /// <summary>
-    /// The next requests with <paramref name="apiKey"/> (0 Produce, 1 Fetch, 3 Metadata, 8 OffsetCommit, ...)
-    /// fail, one per error, in order, on any broker.
-    /// </summary>
-    public void PushRequestErrors(short apiKey, params Confluent.Kafka.ErrorCode[] errors)
+    /// <summary>The next requests of kind <paramref name="api"/> fail, one per error, in order, on any broker.</summary>
+    public void PushRequestErrors(KafkaApi api, params Confluent.Kafka.ErrorCode[] errors)
     {
         var codes = errors.Select(e => (int)e).ToArray();
-        rd_kafka_mock_push_request_errors_array(Cluster, apiKey, (UIntPtr)codes.Length, codes);
+        rd_kafka_mock_push_request_errors_array(Cluster, (short)api, (UIntPtr)codes.Length, codes);
     }
 
     /// <summary>How long a new consumer group waits for more members before the first assignment (100 ms here).</summary>
     public void SetGroupInitialRebalanceDelay(TimeSpan delay) =>
         rd_kafka_mock_group_initial_rebalance_delay_ms(Cluster, (int)delay.TotalMilliseconds);
 
-    public void ClearRequestErrors(short apiKey) => rd_kafka_mock_clear_request_errors(Cluster, apiKey);
+    public void ClearRequestErrors(KafkaApi api) => rd_kafka_mock_clear_request_errors(Cluster, (short)api);
 
     private IntPtr Cluster => Volatile.Read(ref _disposed) == 0 ? _cluster : throw new ObjectDisposedException(nameof(EmbeddedKafka));
 
@@ -140,4 +137,21 @@ public sealed class EmbeddedKafka : IDisposable
         _handle = IntPtr.Zero;
         _logger?.LogInformation("Embedded Kafka stopped");
     }
+}
+
+/// <summary>Kafka protocol request kinds (ApiKey), for <see cref="EmbeddedKafka.PushRequestErrors"/>.</summary>
+public enum KafkaApi : short
+{
+    Produce = 0,
+    Fetch = 1,
+    ListOffsets = 2,
+    Metadata = 3,
+    OffsetCommit = 8,
+    OffsetFetch = 9,
+    FindCoordinator = 10,
+    JoinGroup = 11,
+    Heartbeat = 12,
+    LeaveGroup = 13,
+    SyncGroup = 14,
+    InitProducerId = 22,
 }

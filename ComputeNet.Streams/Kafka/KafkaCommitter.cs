@@ -19,6 +19,21 @@ public static class KafkaCommitter
             .GroupedWithin(settings.MaxBatch, settings.MaxInterval)
             .SelectAsync(1, CommitBatch);
 
+    /// <summary>
+    /// Passes each element on once its offset (taken by <paramref name="offsetOf"/>) is committed, in input
+    /// order; elements wait for their batch, so at most <see cref="CommitterSettings.MaxInterval"/> longer.
+    /// </summary>
+    public static Flow<T, T, NotUsed> FlowWithPassThrough<T>(CommitterSettings settings, Func<T, CommittableOffset> offsetOf) =>
+        Akka.Streams.Dsl.Flow.Create<T>()
+            .GroupedWithin(settings.MaxBatch, settings.MaxInterval)
+            .SelectAsync(1, async batch =>
+            {
+                var elements = batch.ToList();
+                await CommitBatch(elements.Select(offsetOf)).ConfigureAwait(false);
+                return elements;
+            })
+            .SelectMany(elements => elements);
+
     /// <summary>Materializes a task that completes after the final commit, or fails with the first failed commit.</summary>
     public static Sink<CommittableOffset, Task<Done>> Sink(CommitterSettings settings) =>
         Flow(settings).ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<IReadOnlyList<TopicPartitionOffset>>(), Keep.Right);

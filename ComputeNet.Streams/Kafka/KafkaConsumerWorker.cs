@@ -21,6 +21,14 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
 
     private sealed record CommitRequest(IReadOnlyList<TopicPartitionOffset> Offsets, TaskCompletionSource Done);
 
+    // Commit errors meaning the group has moved on without us (a rebalance, an expired session).
+    private static readonly HashSet<ErrorCode> OwnershipLost =
+        [ErrorCode.IllegalGeneration, ErrorCode.UnknownMemberId, ErrorCode.RebalanceInProgress, ErrorCode.FencedInstanceId, ErrorCode.Local_State];
+
+    // How long a full buffer may stall polling before the partitions are paused (see ReadyToPoll).
+    private static readonly TimeSpan PauseAfter = TimeSpan.FromSeconds(1);
+
+    private readonly object _stageGate = new();
     private readonly ConsumerSettings _settings;
     private readonly string[] _topics;
     private readonly ConcurrentQueue<CommitRequest> _commits = new();
@@ -30,11 +38,15 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private volatile StageCallbacks? _stage;
     private volatile bool _fetching = true;
     private volatile bool _shutdownRequested;
+    private volatile bool _stopRequested;
     private volatile IReadOnlyCollection<TopicPartition> _assignmentSnapshot = [];
     private ILoggingAdapter? _log;
     private IConsumer<byte[]?, byte[]?>? _consumer;
+    private readonly ManualResetEventSlim _wake = new();
+    private DateTime? _fullSince;
     private bool _paused;
     private bool _assignmentChanged;
+    private long _closeAtTicks = long.MaxValue;
     private int _buffered;
     private int _maxBuffered;
 
@@ -52,8 +64,13 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     /// <summary>Builds and subscribes the consumer and starts polling; called from the stage's PreStart.</summary>
     internal void Start(StageCallbacks stage, ILoggingAdapter log)
     {
-        _stage = stage;
         _log = log;
+        lock (_stageGate)
+        {
+            _stage = stage;
+            // Stop() raced ahead of the stage's start: complete right away, keeping the consumer for nothing.
+            if (_stopRequested) stage.OnStopRequested();
+        }
         _consumer = new ConsumerBuilder<byte[]?, byte[]?>(_settings.ToConfig())
             .SetErrorHandler((_, error) => OnClientError(error))
             .SetPartitionsAssignedHandler((_, partitions) => OnAssigned(partitions))
@@ -66,29 +83,47 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     }
 
     /// <summary>One element left the stage's buffer.</summary>
-    internal void Emitted() => Interlocked.Decrement(ref _buffered);
+    internal void Emitted()
+    {
+        Interlocked.Decrement(ref _buffered);
+        _wake.Set();
+    }
 
     /// <summary>Buffered elements were dropped (revoked partitions, or the stage stopped).</summary>
-    internal void Dropped(int count) => Interlocked.Add(ref _buffered, -count);
+    internal void Dropped(int count)
+    {
+        Interlocked.Add(ref _buffered, -count);
+        _wake.Set();
+    }
 
     /// <summary>The stage has stopped; if it stopped for any reason other than <see cref="Stop"/>, the consumer goes too.</summary>
+    /// <summary>Downstream cancelled: stop fetching and close the consumer once <paramref name="delay"/> has passed.</summary>
+    internal void CloseAfter(TimeSpan delay)
+    {
+        _fetching = false;
+        Interlocked.Exchange(ref _closeAtTicks, (DateTime.UtcNow + delay).Ticks);
+        _wake.Set();
+    }
+
     internal void StageStopped()
     {
         _fetching = false;
-        _stage = null;
+        lock (_stageGate) _stage = null;
         _stopped.TrySetResult();
-        if (!_stopRequested) _shutdownRequested = true;
+        // Stopped through the control: commits go on until Shutdown. Cancelled: CloseAfter has set the time.
+        if (!_stopRequested && Interlocked.Read(ref _closeAtTicks) == long.MaxValue) _shutdownRequested = true;
+        _wake.Set();
+        if (_consumer is null) _shutdown.TrySetResult(); // failed before it started: no thread to close anything
     }
-
-    private volatile bool _stopRequested;
 
     public Task Stop()
     {
-        _stopRequested = true;
-        _fetching = false;
-        var stage = _stage;
-        if (stage is null) _stopped.TrySetResult();
-        else stage.OnStopRequested();
+        lock (_stageGate)
+        {
+            _stopRequested = true;
+            _fetching = false;
+            _stage?.OnStopRequested();
+        }
         return _stopped.Task;
     }
 
@@ -96,6 +131,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     {
         await Stop().ConfigureAwait(false);
         _shutdownRequested = true;
+        _wake.Set();
         if (_consumer is null) _shutdown.TrySetResult(); // never started: nothing to close
         await _shutdown.Task.ConfigureAwait(false);
     }
@@ -123,6 +159,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         }
         var request = new CommitRequest(offsets, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         _commits.Enqueue(request);
+        _wake.Set();
         // Closed between the check and the enqueue: the loop's final drain may have missed it.
         if (_shutdown.Task.IsCompleted) request.Done.TrySetResult();
         return request.Done.Task;
@@ -134,17 +171,17 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         Exception? failure = null;
         try
         {
-            while (!_shutdownRequested)
+            while (!_shutdownRequested && DateTime.UtcNow.Ticks < Interlocked.Read(ref _closeAtTicks))
             {
                 ServeCommits(consumer);
-                ApplyBackPressure(consumer);
+                if (!ReadyToPoll(consumer)) continue;
                 var result = Consume(consumer);
                 if (result is null || result.IsPartitionEOF) continue;
                 if (!_fetching || Volatile.Read(ref _buffered) >= _settings.BufferSize)
                 {
                     // Only after a rebalance can a message slip past the pause; put it back for later.
                     consumer.Seek(result.TopicPartitionOffset);
-                    _paused = false;
+                    consumer.Pause([result.TopicPartition]);
                     continue;
                 }
                 var buffered = Interlocked.Increment(ref _buffered);
@@ -157,7 +194,11 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
             // Not swallowed: the stage fails with it (and a surrounding RestartSource starts a new consumer).
             failure = e;
         }
-        if (failure is not null) _stage?.OnFailure(failure);
+        if (failure is not null)
+        {
+            _log?.Error(failure, "Kafka consumer of group {0} failed", _settings.GroupId);
+            _stage?.OnFailure(failure);
+        }
         Close(consumer);
     }
 
@@ -175,22 +216,44 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         }
     }
 
-    private void ApplyBackPressure(IConsumer<byte[]?, byte[]?> consumer)
+    /// <summary>
+    /// Returns whether to poll now. A full buffer (or a stopped source) means: do not poll, wait for the stage
+    /// to emit. Pausing the partitions is the fallback for long stalls only: it keeps group membership and
+    /// rebalance callbacks served, but librdkafka drops its prefetched messages on pause and refetches on
+    /// resume, far too costly for the ordinary ebb and flow of demand.
+    /// </summary>
+    private bool ReadyToPoll(IConsumer<byte[]?, byte[]?> consumer)
     {
         var buffered = Volatile.Read(ref _buffered);
-        // Hysteresis: pause when full, resume at half, so a slow consumer does not flap pause/resume per message.
-        var shouldPause = !_fetching || buffered >= _settings.BufferSize || (_paused && buffered > _settings.BufferSize / 2);
-        if (shouldPause && (!_paused || _assignmentChanged))
+        var full = !_fetching || buffered >= _settings.BufferSize;
+        if (full)
         {
-            consumer.Pause(_assignment);
-            _paused = true;
+            _fullSince ??= DateTime.UtcNow;
+            if (!_paused && DateTime.UtcNow - _fullSince >= PauseAfter)
+            {
+                consumer.Pause(_assignment);
+                _paused = true;
+                _assignmentChanged = false;
+            }
+            if (!_paused)
+            {
+                _wake.Wait(_settings.PollTimeout);
+                _wake.Reset();
+                return false;
+            }
         }
-        else if (!shouldPause && _paused)
+        else
         {
-            consumer.Resume(_assignment);
-            _paused = false;
+            _fullSince = null;
+            if (_paused && buffered <= _settings.BufferSize / 2)
+            {
+                consumer.Resume(_assignment);
+                _paused = false;
+            }
         }
+        if (_paused && _assignmentChanged) consumer.Pause(_assignment); // newly assigned partitions start unpaused
         _assignmentChanged = false;
+        return true;
     }
 
     private void ServeCommits(IConsumer<byte[]?, byte[]?> consumer)
@@ -210,6 +273,13 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
             try
             {
                 consumer.Commit(owned);
+                request.Done.TrySetResult();
+            }
+            catch (KafkaException e) when (OwnershipLost.Contains(e.Error.Code))
+            {
+                // The group moved on (e.g. our session expired during an outage): like a revoked partition,
+                // the new owner starts from the last successful commit, so these records come again.
+                _log?.Warning("Kafka group {0} rebalanced before commit of {1}: {2}", _settings.GroupId, string.Join(", ", owned), e.Error.Reason);
                 request.Done.TrySetResult();
             }
             catch (KafkaException e) when (!e.Error.IsFatal)

@@ -29,6 +29,12 @@ public sealed record ConsumerSettings(KafkaConnection Connection, string GroupId
 
     public AutoOffsetReset AutoOffsetReset { get; init; } = AutoOffsetReset.Earliest;
 
+    /// <summary>
+    /// When downstream cancels normally (e.g. <c>Take(n)</c>), how long the consumer still serves commits before
+    /// it closes, so a committer behind the cancelling stage gets its final commit through.
+    /// </summary>
+    public TimeSpan CloseDelayAfterCancel { get; init; } = TimeSpan.FromMilliseconds(500);
+
     public string? ClientId { get; init; }
 
     /// <summary>Further consumer properties, applied after (and overriding) <see cref="KafkaConnection.ExtraConfig"/>.</summary>

@@ -70,6 +70,8 @@ internal sealed class ProducerSinkStage(ProducerSettings settings) : GraphStageW
             _producer = _stage.Settings.Build();
             // Delivery reports arrive on the client's poll thread; the callback brings them into the stage.
             _onDelivery = GetAsyncCallback<DeliveryReport<string?, byte[]>>(OnDelivery);
+            // Outstanding delivery reports must still arrive after upstream (our only port) has closed.
+            SetKeepGoing(true);
             Pull(_stage._in);
         }
 

@@ -49,7 +49,7 @@ internal sealed class CommittableSourceStage(ConsumerSettings settings, string[]
     public override ILogicAndMaterializedValue<IKafkaControl> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
         var worker = new KafkaConsumerWorker(settings, topics);
-        return new LogicAndMaterializedValue<IKafkaControl>(new Logic(this, worker), worker);
+        return new LogicAndMaterializedValue<IKafkaControl>(new Logic(this, worker, settings), worker);
     }
 
     private sealed class Logic : GraphStageLogic
@@ -58,11 +58,19 @@ internal sealed class CommittableSourceStage(ConsumerSettings settings, string[]
         private readonly KafkaConsumerWorker _worker;
         private readonly Queue<CommittableMessage> _buffer = new();
 
-        public Logic(CommittableSourceStage stage, KafkaConsumerWorker worker) : base(stage.Shape)
+        public Logic(CommittableSourceStage stage, KafkaConsumerWorker worker, ConsumerSettings settings) : base(stage.Shape)
         {
             _out = stage._out;
             _worker = worker;
-            SetHandler(_out, onPull: TryPush);
+            SetHandler(_out, onPull: TryPush, onDownstreamFinish: cause =>
+            {
+                // Downstream completed normally (e.g. Take(n)): the committer behind it may still send the final
+                // commit, so the consumer lingers briefly. A failure cancels: nothing will be committed.
+                _worker.CloseAfter(cause is SubscriptionWithCancelException.NonFailureCancellation
+                    ? settings.CloseDelayAfterCancel
+                    : TimeSpan.Zero);
+                CompleteStage();
+            });
         }
 
         public override void PreStart()

@@ -70,23 +70,34 @@ internal sealed class LoopbackForwarder : IDisposable
         using (client)
         using (var upstream = new TcpClient())
         {
+            client.NoDelay = true;
+            upstream.NoDelay = true;
             try
             {
-                client.NoDelay = true;
-                upstream.NoDelay = true;
                 await upstream.ConnectAsync(_target, _shutdown.Token);
-                var fromClient = client.GetStream();
-                var toBroker = upstream.GetStream();
-                // Whichever side closes first ends the pair; Kafka clients reconnect on their own.
-                await Task.WhenAny(
-                    fromClient.CopyToAsync(toBroker, _shutdown.Token),
-                    toBroker.CopyToAsync(fromClient, _shutdown.Token));
             }
-            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+            catch (Exception e) when (e is SocketException or OperationCanceledException)
             {
-                // A broker set down or a client going away closes its connection: normal for a proxy.
-                _logger?.LogDebug(e, "Forwarded connection to {Target} ended", _target);
+                // The broker is set down or we are shutting down: the client sees a closed connection and retries.
+                _logger?.LogDebug(e, "Could not reach broker {Target}", _target);
+                return;
             }
+            // Whichever side closes first ends the pair (disposing both ends the other pump).
+            await Task.WhenAny(
+                Pump(client.GetStream(), upstream.GetStream(), _shutdown.Token),
+                Pump(upstream.GetStream(), client.GetStream(), _shutdown.Token));
+        }
+    }
+
+    private static async Task Pump(Stream from, Stream to, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await from.CopyToAsync(to, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // A connection reset or closed by the other side is how a proxied connection ends.
         }
     }
 
