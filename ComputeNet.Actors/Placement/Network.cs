@@ -12,14 +12,16 @@ public sealed class Network
     private readonly int[] _adjacencyNode;
     private readonly int[] _adjacencyLink;
     private readonly double[] _routingLatencyMs;
-    private readonly Dictionary<int, SourceState> _sources = new();
-    private readonly object _gate = new();
+    private readonly Dictionary<int, SourceState> _sources;
+    private readonly object _gate;
 
     public Network(int nodeCount, IReadOnlyList<LinkSpec> links, int maxCachedSources = 1024)
     {
         NodeCount = nodeCount;
         Links = links;
         MaxCachedSources = maxCachedSources;
+        _sources = new();
+        _gate = new();
         var degree = new int[nodeCount + 1];
         foreach (var link in links)
         {
@@ -45,6 +47,31 @@ public sealed class Network
             _adjacencyLink[fill[link.NodeB]++] = l;
         }
     }
+
+    // Same topology and latencies, new link usage: routes do not change, so the path cache is shared.
+    private Network(Network original, IReadOnlyList<LinkSpec> links)
+    {
+        NodeCount = original.NodeCount;
+        Links = links;
+        MaxCachedSources = original.MaxCachedSources;
+        _adjacencyStart = original._adjacencyStart;
+        _adjacencyNode = original._adjacencyNode;
+        _adjacencyLink = original._adjacencyLink;
+        _routingLatencyMs = original._routingLatencyMs;
+        _sources = original._sources;
+        _gate = original._gate;
+    }
+
+    /// <summary>The same network with other background link usage (latencies unchanged).</summary>
+    public Network WithLinkUsage(IReadOnlyList<double> usedMbps)
+    {
+        var links = new LinkSpec[Links.Count];
+        for (var l = 0; l < links.Length; l++) links[l] = Links[l] with { UsedMbps = usedMbps[l] };
+        return new Network(this, links);
+    }
+
+    /// <summary>The same topology with other link bandwidths or latencies: a fresh route cache.</summary>
+    public Network WithLinks(IReadOnlyList<LinkSpec> links) => new(NodeCount, links, MaxCachedSources);
 
     public int NodeCount { get; }
 
