@@ -199,6 +199,7 @@ public sealed class FeasibilityChecker
     {
         var violations = new List<Violation>();
         var load = new Dictionary<int, Resources>();
+        var tooSmall = new HashSet<int>(); // an overload already explained by (1) is not reported again as (3)
         for (var k = 0; k < problem.Subtasks.Count; k++)
         {
             var v = assignment[k];
@@ -212,7 +213,10 @@ public sealed class FeasibilityChecker
             if (!PinningAllows(problem, subtask.Pinning, v))
                 violations.Add(new(ConstraintKind.Pinning, k, v, $"{subtask.Id} is pinned elsewhere than {node.Id}"));
             if (!subtask.Demand.FitsIn(node.Capacity))
+            {
                 violations.Add(new(ConstraintKind.NodeCapability, k, v, $"{node.Id} is too small for {subtask.Id}"));
+                tooSmall.Add(v);
+            }
             if (node.Reliability < subtask.ReliabilityThreshold)
                 violations.Add(new(ConstraintKind.Reliability, k, v, $"{node.Id} reliability {node.Reliability} < {subtask.ReliabilityThreshold}"));
             var executionMs = ExecutionTimeMs(subtask, node);
@@ -222,7 +226,7 @@ public sealed class FeasibilityChecker
         }
         foreach (var (v, sum) in load)
         {
-            if (sum.FitsIn(problem.Free[v])) continue;
+            if (sum.FitsIn(problem.Free[v]) || tooSmall.Contains(v)) continue;
             var last = Enumerable.Range(0, assignment.Count).Last(k => assignment[k] == v);
             violations.Add(new(ConstraintKind.Capacity, last, v, $"{problem.Nodes[v].Id} over its free capacity: {sum} > {problem.Free[v]}"));
         }
