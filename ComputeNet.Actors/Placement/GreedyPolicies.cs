@@ -35,17 +35,24 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
 
     protected abstract double Score(GreedyContext context, int k, int v);
 
-    public PlacementResult Place(PlacementProblem problem)
+    public PlacementResult Place(PlacementProblem problem) =>
+        PlaceRemaining(problem, new PartialPlan(problem), SubtaskOrder(problem));
+
+    /// <summary>
+    /// Completes a partial plan: places the subtasks in <paramref name="order"/> (in that order)
+    /// around those already placed. Re-placement uses this to move only what must move.
+    /// </summary>
+    public PlacementResult PlaceRemaining(PlacementProblem problem, PartialPlan plan, IReadOnlyList<int> order)
     {
-        var context = new GreedyContext(problem, Options.Weights ?? ObjectiveWeights.Default);
-        var search = new Search(this, context);
+        var context = new GreedyContext(problem, plan, Options.Weights ?? ObjectiveWeights.Default);
+        var search = new Search(this, context, order);
         if (!search.Run())
             return new PlacementRejection(Name, search.FailureKind, problem.Subtasks[search.FailedSubtask].Id,
                 $"no node satisfies {search.FailureKind} for subtask {problem.Subtasks[search.FailedSubtask].Id}" +
                 (search.Backtracks > 0 ? $" (after {search.Backtracks} backtracks)" : ""));
-        var plan = PlanFactory.Create(Name, problem, context.Plan.ToArray(), context.Objective.Weights, search.RunnersUp)
+        var placed = PlanFactory.Create(Name, problem, context.Plan.ToArray(), context.Objective.Weights, search.RunnersUp)
             with { Backtracks = search.Backtracks };
-        return PlanFactory.Guard(problem, plan);
+        return PlanFactory.Guard(problem, placed);
     }
 
     /// <summary>Subtask order: the grading order if given, else most constrained first, growing out from the user.</summary>
@@ -84,9 +91,9 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
         return [.. order];
     }
 
-    private sealed class Search(GreedyPolicy policy, GreedyContext context)
+    private sealed class Search(GreedyPolicy policy, GreedyContext context, IReadOnlyList<int> order)
     {
-        private readonly int[] _order = SubtaskOrder(context.Problem);
+        private readonly IReadOnlyList<int> _order = order;
         private int _budget = policy.Options.BacktrackBudget;
         private int _deepest = -1;
 
@@ -103,7 +110,7 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
 
         private bool Descend(int level)
         {
-            if (level == _order.Length) return true;
+            if (level == _order.Count) return true;
             var k = _order[level];
             var ranked = Rank(k, out var why);
             if (ranked.Count == 0)
@@ -173,10 +180,10 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
 /// <summary>What a greedy policy's score may look at: the problem, the partial plan, the objective.</summary>
 public sealed class GreedyContext
 {
-    internal GreedyContext(PlacementProblem problem, ObjectiveWeights weights)
+    internal GreedyContext(PlacementProblem problem, PartialPlan plan, ObjectiveWeights weights)
     {
         Problem = problem;
-        Plan = new PartialPlan(problem);
+        Plan = plan;
         Objective = new PlacementObjective(problem, weights);
     }
 
