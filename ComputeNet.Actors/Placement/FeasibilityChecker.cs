@@ -285,9 +285,12 @@ public sealed class FeasibilityChecker
         return true;
     }
 
+    [ThreadStatic] private static List<int>? _routeBuffer;
+
     private static ConstraintKind? CheckEdges(PlacementProblem problem, PartialPlan plan, int k, int v)
     {
         Dictionary<int, double>? pending = null;
+        var route = _routeBuffer ??= new List<int>(64);
         foreach (var e in problem.EdgesOf[k])
         {
             var edge = problem.Edges[e];
@@ -300,14 +303,24 @@ public sealed class FeasibilityChecker
             {
                 if (u == v) continue;
                 // Route from the placed end: the cached Dijkstra of u then serves every candidate v.
-                if (TransferDelayMs(problem, edge, u, v) > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
-                if (edge.DataRateMbps <= 0 && edge.BandwidthFloorMbps <= 0) continue;
-                foreach (var link in problem.Network.PathLinks(u, v))
+                // Same formula as TransferDelayMs, computed on one walk of the route.
+                if (!problem.Network.TryRoute(u, v, route, out var latency)) return ConstraintKind.TransferDelay;
+                if (latency > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
+                if (edge.DataPerRequestMb <= 0 && edge.DataRateMbps <= 0 && edge.BandwidthFloorMbps <= 0) continue;
+                var bottleneck = double.PositiveInfinity;
+                foreach (var link in route) bottleneck = Math.Min(bottleneck, problem.Network.Links[link].AvailableMbps);
+                if (edge.DataPerRequestMb > 0)
+                {
+                    var delay = bottleneck <= 0 ? double.PositiveInfinity : latency + edge.DataPerRequestMb / bottleneck * 1000.0;
+                    if (delay > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
+                }
+                if (bottleneck < edge.BandwidthFloorMbps) return ConstraintKind.LinkBandwidth;
+                if (edge.DataRateMbps <= 0) continue;
+                foreach (var link in route)
                 {
                     pending ??= new();
                     var total = plan.LinkLoadMbps(link) + pending.GetValueOrDefault(link) + edge.DataRateMbps;
-                    var available = problem.Network.Links[link].AvailableMbps;
-                    if (total > available + 1e-9 || available < edge.BandwidthFloorMbps) return ConstraintKind.LinkBandwidth;
+                    if (total > problem.Network.Links[link].AvailableMbps + 1e-9) return ConstraintKind.LinkBandwidth;
                     pending[link] = pending.GetValueOrDefault(link) + edge.DataRateMbps;
                 }
             }

@@ -96,6 +96,7 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
         private readonly IReadOnlyList<int> _order = order;
         private int _budget = policy.Options.BacktrackBudget;
         private int _deepest = -1;
+        private bool _sawLocalFailure;
 
         public IReadOnlyList<CandidateScore>[] RunnersUp { get; } =
             Enumerable.Range(0, context.Problem.Subtasks.Count).Select(_ => (IReadOnlyList<CandidateScore>)[]).ToArray();
@@ -106,41 +107,77 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
 
         public int FailedSubtask { get; private set; }
 
-        public bool Run() => Descend(0);
-
-        private bool Descend(int level)
+        public bool Run()
         {
-            if (level == _order.Count) return true;
+            for (var level = 0; level < _order.Count; level++) _levelOf[_order[level]] = level;
+            return Descend(0) == Success;
+        }
+
+        private const int Success = int.MaxValue;
+
+        private readonly Dictionary<int, int> _levelOf = new();
+
+        // Depth-first with conflict-directed backjumping: returns Success, or the level to resume at.
+        // A subtask that fails on a pairwise constraint (delay, bandwidth, groups) jumps straight back
+        // to the latest subtask it is tied to, instead of re-trying unrelated subtasks in between.
+        private int Descend(int level)
+        {
+            if (level == _order.Count) return Success;
             var k = _order[level];
             var ranked = Rank(k, out var why);
             if (ranked.Count == 0)
             {
                 if (level >= _deepest) (_deepest, FailureKind, FailedSubtask) = (level, why, k);
-                return false;
+                return ConflictLevel(k, level, why);
             }
             var tries = Math.Min(policy.Options.AlternativesPerSubtask, ranked.Count);
             for (var i = 0; i < tries; i++)
             {
                 if (i > 0)
                 {
-                    if (_budget <= 0) break;
+                    if (_budget <= 0) return -1;
                     _budget--;
                     Backtracks++;
                 }
                 RunnersUp[k] = ranked.Where((_, j) => j != i).Take(policy.Options.RunnersUp).ToArray();
                 context.Plan.Assign(k, ranked[i].Node);
-                if (Descend(level + 1)) return true;
+                var outcome = Descend(level + 1);
+                if (outcome == Success) return Success;
                 context.Plan.Unassign(k);
+                if (outcome < level) return outcome;
             }
-            return false;
+            return level - 1;
+        }
+
+        private int ConflictLevel(int k, int level, ConstraintKind why)
+        {
+            if (why is not (ConstraintKind.TransferDelay or ConstraintKind.LinkBandwidth or ConstraintKind.AntiAffinity or ConstraintKind.Colocation))
+                return level - 1;
+            var problem = context.Problem;
+            var latest = -1;
+            void Consider(int other)
+            {
+                if (other >= 0 && other != k && context.Plan.IsPlaced(other) && _levelOf.TryGetValue(other, out var l) && l < level)
+                    latest = Math.Max(latest, l);
+            }
+            foreach (var e in problem.EdgesOf[k]) Consider(problem.Edges[e].From == k ? problem.Edges[e].To : problem.Edges[e].From);
+            var s = problem.Subtasks[k];
+            if (s.ColocationGroup is { } c) foreach (var m in problem.ColocationMembers[c]) Consider(m);
+            if (s.AntiAffinityGroup is { } a) foreach (var m in problem.AntiAffinityMembers[a]) Consider(m);
+            // Tied only to the user (or to subtasks placed before this search): the culprit is
+            // capacity taken nearby, so fall back to chronological backtracking.
+            return latest >= 0 ? latest : level - 1;
         }
 
         private List<CandidateScore> Rank(int k, out ConstraintKind why)
         {
             var wanted = policy.Options.AlternativesPerSubtask + policy.Options.RunnersUp;
             why = ConstraintKind.Unplaced;
+            _sawLocalFailure = false;
             var ranked = Rank(k, context.Candidates(k, policy.Options.CandidateLimit, wide: false), wanted, ref why);
-            if (ranked.Count == 0 && !context.CandidatesAreWhole(k, policy.Options.CandidateLimit))
+            // Farther nodes rarely fix a delay or bandwidth failure among the nearest ones, so only a
+            // node-local failure (pinning, capability, reliability, speed, capacity) widens the scan.
+            if (ranked.Count == 0 && _sawLocalFailure && !context.CandidatesAreWhole(k, policy.Options.CandidateLimit))
                 ranked = Rank(k, context.Candidates(k, policy.Options.CandidateLimit, wide: true), wanted, ref why);
             return ranked;
         }
@@ -170,6 +207,7 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
         {
             var broken = FeasibilityChecker.Default.Check(context.Problem, context.Plan, k, v);
             if (broken is null) return true;
+            if (broken.Value <= ConstraintKind.Capacity) _sawLocalFailure = true;
             // The latest constraint in check order is the one the best candidate got stuck on.
             if (why == ConstraintKind.Unplaced || broken.Value > why) why = broken.Value;
             return false;

@@ -116,6 +116,31 @@ public sealed class Network
         }
     }
 
+    /// <summary>
+    /// The route's latency and its links (into <paramref name="links"/>, cleared first) without
+    /// allocating: the feasibility checker calls this for every candidate.
+    /// </summary>
+    public bool TryRoute(int from, int to, List<int> links, out double latencyMs)
+    {
+        links.Clear();
+        latencyMs = 0;
+        if (from == to) return true;
+        lock (_gate)
+        {
+            var state = Source(from);
+            latencyMs = state.SettleUntil(to, this);
+            if (double.IsPositiveInfinity(latencyMs)) return false;
+            for (var v = to; v != from;)
+            {
+                var link = state.PredecessorLink[v];
+                links.Add(link);
+                var l = Links[link];
+                v = l.NodeA == v ? l.NodeB : l.NodeA;
+            }
+            return true;
+        }
+    }
+
     /// <summary>Smallest available bandwidth along the shortest-latency route (+∞ when from == to).</summary>
     public double BottleneckMbps(int from, int to)
     {

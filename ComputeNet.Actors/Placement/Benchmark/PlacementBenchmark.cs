@@ -44,7 +44,8 @@ public sealed record PolicyFigures(
     [property: JsonPropertyName("p50_ms_10k_nodes")] double? P50MsScale,
     [property: JsonPropertyName("p99_ms_10k_nodes")] double? P99MsScale,
     [property: JsonPropertyName("acceptance_10k_nodes")] double? AcceptanceScale,
-    [property: JsonPropertyName("infeasible_plans")] int InfeasiblePlans);
+    [property: JsonPropertyName("infeasible_plans")] int InfeasiblePlans,
+    [property: JsonPropertyName("rejections_by_constraint")] IReadOnlyDictionary<string, int> RejectionsByConstraint);
 
 public sealed record PlacementBenchmarkReport(
     [property: JsonPropertyName("topology")] string Topology,
@@ -82,6 +83,12 @@ public static class PlacementBenchmark
         var objectives = all.ToDictionary(p => p, _ => new List<double>());
         var gaps = all.ToDictionary(p => p, _ => new List<double>());
         var infeasible = all.ToDictionary(p => p, _ => 0);
+        var rejections = all.ToDictionary(p => p, _ => new SortedDictionary<string, int>());
+        void CountRejection(string policy, PlacementResult result)
+        {
+            if (result is PlacementRejection r)
+                rejections[policy][r.Constraint.ToString()] = rejections[policy].GetValueOrDefault(r.Constraint.ToString()) + 1;
+        }
 
         // (1) Gap instances.
         var random = new Random(options.Seed);
@@ -101,6 +108,7 @@ public static class PlacementBenchmark
                 var result = policy.Place(problem);
                 latencies[name].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 results[name] = result;
+                CountRejection(name, result);
                 if (result is PlacementPlan plan)
                 {
                     if (FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0) infeasible[name]++;
@@ -136,6 +144,7 @@ public static class PlacementBenchmark
                 var started = Stopwatch.GetTimestamp();
                 var result = policy.Place(problem);
                 latencies[name].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                CountRejection(name, result);
                 var band = Math.Min(9, (int)(utilisation * 10));
                 submitted++;
                 bands[band, 0]++;
@@ -175,6 +184,7 @@ public static class PlacementBenchmark
                 var problem = InstanceGenerator.Problem(bigFleet, app, user);
                 var result = policy.Place(problem);
                 times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                CountRejection(name, result);
                 if (result is not PlacementPlan plan) continue;
                 plans++;
                 if (FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0) infeasible[name]++;
@@ -194,7 +204,8 @@ public static class PlacementBenchmark
             scale.TryGetValue(name, out var s) ? s.P50 : null,
             scale.TryGetValue(name, out var s2) ? s2.P99 : null,
             scale.TryGetValue(name, out var s3) ? s3.Acceptance : null,
-            infeasible[name])).ToArray();
+            infeasible[name],
+            rejections[name])).ToArray();
         var best = figures.Where(f => f.Policy != "cp-sat")
             .OrderBy(f => f.MeanGapToOptimal ?? double.MaxValue).ThenByDescending(f => f.AcceptanceRatio ?? 0).First();
         return new PlacementBenchmarkReport(

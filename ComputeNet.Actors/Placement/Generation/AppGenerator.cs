@@ -13,7 +13,7 @@ public sealed record AppGeneratorOptions(
 /// <summary>
 /// Random application DAGs with demands in realistic ranges: fractional to a few cores, up to 8 GB
 /// of memory, 5% GPU users, 5–50 ms of work at 2,000 MIPS/core with a threshold 2–4× that, 10 kb–2 Mb
-/// per request at 0.5–20 Mbps, and 10–100 ms transfer deadlines. Data enters from the user at the
+/// per request at 0.5–20 Mbps, and transfer deadlines of 10–100 ms plus the request's time on a 100 Mbps link. Data enters from the user at the
 /// first subtask and results return to the user from the last one.
 /// </summary>
 public static class AppGenerator
@@ -79,11 +79,13 @@ public static class AppGenerator
     private static SubtaskEdge Edge(Random random, int from, int to)
     {
         double Between(double low, double high) => low + random.NextDouble() * (high - low);
+        var dataMb = Math.Round(Between(0.01, 2), 3);
         return new SubtaskEdge(from, to)
         {
-            DataPerRequestMb = Math.Round(Between(0.01, 2), 3),
+            DataPerRequestMb = dataMb,
             DataRateMbps = Math.Round(Between(0.5, 20), 2),
-            TransferDelayThresholdMs = Math.Round(Between(10, 100), 1),
+            // A 10–100 ms network budget on top of the time to push one request through a 100 Mbps access link.
+            TransferDelayThresholdMs = Math.Round(Between(10, 100) + dataMb / 100 * 1000, 1),
         };
     }
 }
