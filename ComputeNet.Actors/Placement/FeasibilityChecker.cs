@@ -141,8 +141,8 @@ public sealed class FeasibilityChecker
     /// <summary>Null when subtask <paramref name="k"/> may go on node <paramref name="v"/>; else the first constraint broken.</summary>
     public ConstraintKind? Check(PlacementProblem problem, PartialPlan plan, int k, int v)
     {
-        var subtask = problem.Subtasks[k];
-        var node = problem.Nodes[v];
+        var subtask = problem.SubtaskArray[k];
+        var node = problem.NodeArray[v];
         if (!PinningAllows(problem, subtask.Pinning, v)) return ConstraintKind.Pinning;
         if (!subtask.Demand.FitsIn(node.Capacity)) return ConstraintKind.NodeCapability;
         if (node.Reliability < subtask.ReliabilityThreshold) return ConstraintKind.Reliability;
@@ -291,40 +291,47 @@ public sealed class FeasibilityChecker
     {
         Dictionary<int, double>? pending = null;
         var route = _routeBuffer ??= new List<int>(64);
-        foreach (var e in problem.EdgesOf[k])
+        var edges = problem.EdgesOf[k];
+        for (var i = 0; i < edges.Length; i++)
         {
-            var edge = problem.Edges[e];
+            var edge = problem.Edges[edges[i]];
             var other = edge.From == k ? edge.To : edge.From;
-            IEnumerable<int> otherNodes;
-            if (other == SubtaskEdge.User) otherNodes = problem.UserAccessNodes;
-            else if (other == k || plan.NodeOf(other) < 0) continue;
-            else otherNodes = [plan.NodeOf(other)];
-            foreach (var u in otherNodes)
+            if (other == SubtaskEdge.User)
             {
-                if (u == v) continue;
-                // Route from the placed end: the cached Dijkstra of u then serves every candidate v.
-                // Same formula as TransferDelayMs, computed on one walk of the route.
-                if (!problem.Network.TryRoute(u, v, route, out var latency)) return ConstraintKind.TransferDelay;
-                if (latency > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
-                if (edge.DataPerRequestMb <= 0 && edge.DataRateMbps <= 0 && edge.BandwidthFloorMbps <= 0) continue;
-                var bottleneck = double.PositiveInfinity;
-                foreach (var link in route) bottleneck = Math.Min(bottleneck, problem.Network.Links[link].AvailableMbps);
-                if (edge.DataPerRequestMb > 0)
-                {
-                    var delay = bottleneck <= 0 ? double.PositiveInfinity : latency + edge.DataPerRequestMb / bottleneck * 1000.0;
-                    if (delay > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
-                }
-                if (bottleneck < edge.BandwidthFloorMbps) return ConstraintKind.LinkBandwidth;
-                if (edge.DataRateMbps <= 0) continue;
-                foreach (var link in route)
-                {
-                    pending ??= new();
-                    var total = plan.LinkLoadMbps(link) + pending.GetValueOrDefault(link) + edge.DataRateMbps;
-                    if (total > problem.Network.Links[link].AvailableMbps + 1e-9) return ConstraintKind.LinkBandwidth;
-                    pending[link] = pending.GetValueOrDefault(link) + edge.DataRateMbps;
-                }
+                foreach (var u in problem.UserNodeArray)
+                    if (CheckPair(problem, plan, edge, u, v, route, ref pending) is { } broken) return broken;
+            }
+            else if (other != k && plan.NodeOf(other) >= 0)
+            {
+                if (CheckPair(problem, plan, edge, plan.NodeOf(other), v, route, ref pending) is { } broken) return broken;
             }
         }
+        return null;
+    }
+
+    // Same formula as TransferDelayMs, on one walk of the route. Routed from the placed end u, so
+    // the cached Dijkstra of u serves every candidate v.
+    private static ConstraintKind? CheckPair(PlacementProblem problem, PartialPlan plan, SubtaskEdge edge, int u, int v, List<int> route, ref Dictionary<int, double>? pending)
+    {
+        if (u == v) return null;
+        var network = problem.Network;
+        if (!network.TryRoute(u, v, route, out var latency, out var bottleneck)) return ConstraintKind.TransferDelay;
+        if (latency > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
+        if (edge.DataPerRequestMb > 0)
+        {
+            var delay = bottleneck <= 0 ? double.PositiveInfinity : latency + edge.DataPerRequestMb / bottleneck * 1000.0;
+            if (delay > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
+        }
+        if (bottleneck < edge.BandwidthFloorMbps) return ConstraintKind.LinkBandwidth;
+        if (edge.DataRateMbps <= 0) return null;
+        for (var i = 0; i < route.Count; i++)
+        {
+            var link = route[i];
+            var already = pending is null ? 0 : pending.GetValueOrDefault(link);
+            if (plan.LinkLoadMbps(link) + already + edge.DataRateMbps > network.AvailableMbps(link) + 1e-9) return ConstraintKind.LinkBandwidth;
+        }
+        pending ??= new();
+        for (var i = 0; i < route.Count; i++) pending[route[i]] = pending.GetValueOrDefault(route[i]) + edge.DataRateMbps;
         return null;
     }
 }

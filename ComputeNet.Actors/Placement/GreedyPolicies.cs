@@ -1,14 +1,14 @@
 namespace ComputeNet.Actors.Placement;
 
 /// <summary>Knobs shared by the greedy policies.</summary>
-/// <param name="CandidateLimit">Nodes considered per subtask: the nearest by latency to its placed neighbours or the user. The whole fleet is scanned only when none of them is feasible.</param>
+/// <param name="CandidateLimit">Nodes considered per subtask: the nearest by latency to its placed neighbours or the user. Only when none of them is feasible for a node-local reason does the scan widen (16× further, or to every node of a pinned tier/region).</param>
 /// <param name="AlternativesPerSubtask">Nodes tried per subtask before backtracking further up.</param>
 /// <param name="BacktrackBudget">Alternative tries allowed per decision, so the search stays bounded.</param>
 /// <param name="RunnersUp">Runner-up nodes recorded per subtask for the explanation.</param>
 public sealed record GreedyOptions(
-    int CandidateLimit = 256,
+    int CandidateLimit = 128,
     int AlternativesPerSubtask = 3,
-    int BacktrackBudget = 64,
+    int BacktrackBudget = 32,
     int RunnersUp = 3,
     ObjectiveWeights? Weights = null)
 {
@@ -253,11 +253,31 @@ public sealed class GreedyContext
     internal bool CandidatesAreWhole(int k, int limit) =>
         Problem.Nodes.Count <= limit || NarrowPinnedCandidates(k) is not null;
 
+    /// <summary>How much further than the candidate limit a widened scan reaches on big fleets.</summary>
+    internal const int WideningFactor = 16;
+
+    private readonly Dictionary<(NodeTier?, string?), int[]> _pinnedSets = new();
+
     internal IReadOnlyList<int> Candidates(int k, int limit, bool wide)
     {
         if (NarrowPinnedCandidates(k) is { } pinned) return pinned;
-        if (wide || Problem.Nodes.Count <= limit) return Enumerable.Range(0, Problem.Nodes.Count).ToArray();
-        return Problem.Network.NearestNodes(Anchor(k), limit);
+        var nodeCount = Problem.Nodes.Count;
+        var pinning = Problem.SubtaskArray[k].Pinning;
+        if ((wide || nodeCount <= limit) && (pinning.Tier is not null || pinning.Region is not null))
+            return PinnedSet(pinning.Tier, pinning.Region);
+        if (nodeCount <= limit || (wide && nodeCount <= limit * WideningFactor)) return Enumerable.Range(0, nodeCount).ToArray();
+        return Problem.Network.NearestNodes(Anchor(k), wide ? limit * WideningFactor : limit);
+    }
+
+    // Every node of a pinned tier / region: few (the clouds) and worth checking all of.
+    private int[] PinnedSet(NodeTier? tier, string? region)
+    {
+        if (_pinnedSets.TryGetValue((tier, region), out var set)) return set;
+        var nodes = Problem.NodeArray;
+        var list = new List<int>();
+        for (var v = 0; v < nodes.Length; v++)
+            if ((tier is null || nodes[v].Tier == tier) && (region is null || nodes[v].Region == region)) list.Add(v);
+        return _pinnedSets[(tier, region)] = [.. list];
     }
 
     // Pinning to one node, the user's node, or a placed co-location partner leaves nothing to search.

@@ -178,6 +178,9 @@ public sealed class PlacementProblem
         UserAccessNodes = userAccessNodes;
         PlacementOrder = placementOrder;
 
+        NodeArray = [.. nodes];
+        SubtaskArray = [.. subtasks];
+        UserNodeArray = [.. userAccessNodes];
         Free = new Resources[nodes.Count];
         for (var v = 0; v < nodes.Count; v++) Free[v] = nodes[v].Free;
 
@@ -188,7 +191,7 @@ public sealed class PlacementProblem
             if (edges[e].From != SubtaskEdge.User) edgesOf[edges[e].From].Add(e);
             if (edges[e].To != SubtaskEdge.User && edges[e].To != edges[e].From) edgesOf[edges[e].To].Add(e);
         }
-        EdgesOf = edgesOf.Select(l => (IReadOnlyList<int>)l).ToArray();
+        EdgesOf = edgesOf.Select(l => l.ToArray()).ToArray();
 
         AntiAffinityMembers = GroupMembers(subtasks, s => s.AntiAffinityGroup);
         ColocationMembers = GroupMembers(subtasks, s => s.ColocationGroup);
@@ -214,7 +217,13 @@ public sealed class PlacementProblem
     /// <summary>What each node offers this plan (see <see cref="NodeSpec.Free"/>).</summary>
     internal Resources[] Free { get; }
 
-    internal IReadOnlyList<int>[] EdgesOf { get; }
+    internal int[][] EdgesOf { get; }
+
+    internal NodeSpec[] NodeArray { get; }
+
+    internal Subtask[] SubtaskArray { get; }
+
+    internal int[] UserNodeArray { get; }
 
     internal IReadOnlyDictionary<string, int[]> AntiAffinityMembers { get; }
 

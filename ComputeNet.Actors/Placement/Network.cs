@@ -12,13 +12,16 @@ public sealed class Network
     private readonly int[] _adjacencyNode;
     private readonly int[] _adjacencyLink;
     private readonly double[] _routingLatencyMs;
+    private readonly LinkSpec[] _links;
+    private readonly double[] _availableMbps;
     private readonly Dictionary<int, SourceState> _sources;
     private readonly object _gate;
 
     public Network(int nodeCount, IReadOnlyList<LinkSpec> links, int maxCachedSources = 1024)
     {
         NodeCount = nodeCount;
-        Links = links;
+        _links = [.. links];
+        _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
         MaxCachedSources = maxCachedSources;
         _sources = new();
         _gate = new();
@@ -52,7 +55,8 @@ public sealed class Network
     private Network(Network original, IReadOnlyList<LinkSpec> links)
     {
         NodeCount = original.NodeCount;
-        Links = links;
+        _links = [.. links];
+        _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
         MaxCachedSources = original.MaxCachedSources;
         _adjacencyStart = original._adjacencyStart;
         _adjacencyNode = original._adjacencyNode;
@@ -75,7 +79,10 @@ public sealed class Network
 
     public int NodeCount { get; }
 
-    public IReadOnlyList<LinkSpec> Links { get; }
+    public IReadOnlyList<LinkSpec> Links => _links;
+
+    /// <summary>Available bandwidth of a link (bandwidth − background use).</summary>
+    public double AvailableMbps(int link) => _availableMbps[link];
 
     public int MaxCachedSources { get; }
 
@@ -109,7 +116,7 @@ public sealed class Network
             {
                 var link = state.PredecessorLink[v];
                 path.Add(link);
-                var l = Links[link];
+                var l = _links[link];
                 v = l.NodeA == v ? l.NodeB : l.NodeA;
             }
             return [.. path];
@@ -120,10 +127,14 @@ public sealed class Network
     /// The route's latency and its links (into <paramref name="links"/>, cleared first) without
     /// allocating: the feasibility checker calls this for every candidate.
     /// </summary>
-    public bool TryRoute(int from, int to, List<int> links, out double latencyMs)
+    public bool TryRoute(int from, int to, List<int> links, out double latencyMs) => TryRoute(from, to, links, out latencyMs, out _);
+
+    /// <summary>As <see cref="TryRoute(int,int,List{int},out double)"/>, also giving the route's bottleneck (available Mbps).</summary>
+    public bool TryRoute(int from, int to, List<int> links, out double latencyMs, out double bottleneckMbps)
     {
         links.Clear();
         latencyMs = 0;
+        bottleneckMbps = double.PositiveInfinity;
         if (from == to) return true;
         lock (_gate)
         {
@@ -134,7 +145,8 @@ public sealed class Network
             {
                 var link = state.PredecessorLink[v];
                 links.Add(link);
-                var l = Links[link];
+                bottleneckMbps = Math.Min(bottleneckMbps, _availableMbps[link]);
+                var l = _links[link];
                 v = l.NodeA == v ? l.NodeB : l.NodeA;
             }
             return true;
@@ -145,7 +157,7 @@ public sealed class Network
     public double BottleneckMbps(int from, int to)
     {
         var min = double.PositiveInfinity;
-        foreach (var link in PathLinks(from, to)) min = Math.Min(min, Links[link].AvailableMbps);
+        foreach (var link in PathLinks(from, to)) min = Math.Min(min, _availableMbps[link]);
         return from != to && min == double.PositiveInfinity ? 0 : min;
     }
 
