@@ -158,6 +158,7 @@ public sealed record SubtaskEdge(int From, int To)
 /// <summary>
 /// One placement question: the fleet (with usage and forecasts), the network, one app's subtasks
 /// and edges, and where its user attaches. Nodes and links are addressed by index.
+/// The node list is a snapshot: per-fleet work is cached by its identity, so do not mutate it after use.
 /// </summary>
 public sealed class PlacementProblem
 {
@@ -178,11 +179,11 @@ public sealed class PlacementProblem
         UserAccessNodes = userAccessNodes;
         PlacementOrder = placementOrder;
 
-        NodeArray = [.. nodes];
+        Fleet = FleetIndex.For(nodes);
+        NodeArray = Fleet.Nodes;
         SubtaskArray = [.. subtasks];
         UserNodeArray = [.. userAccessNodes];
-        Free = new Resources[nodes.Count];
-        for (var v = 0; v < nodes.Count; v++) Free[v] = nodes[v].Free;
+        Free = Fleet.Free;
 
         var edgesOf = new List<int>[subtasks.Count];
         for (var k = 0; k < subtasks.Count; k++) edgesOf[k] = [];
@@ -195,9 +196,6 @@ public sealed class PlacementProblem
 
         AntiAffinityMembers = GroupMembers(subtasks, s => s.AntiAffinityGroup);
         ColocationMembers = GroupMembers(subtasks, s => s.ColocationGroup);
-        var byId = new Dictionary<string, int>(nodes.Count);
-        for (var v = 0; v < nodes.Count; v++) byId[nodes[v].Id] = v;
-        NodeIndexById = byId;
         UserAccessSet = [.. userAccessNodes];
     }
 
@@ -229,7 +227,9 @@ public sealed class PlacementProblem
 
     internal IReadOnlyDictionary<string, int[]> ColocationMembers { get; }
 
-    internal IReadOnlyDictionary<string, int> NodeIndexById { get; }
+    internal IReadOnlyDictionary<string, int> NodeIndexById => Fleet.NodeIndexById;
+
+    internal FleetIndex Fleet { get; }
 
     internal HashSet<int> UserAccessSet { get; }
 

@@ -33,32 +33,19 @@ public sealed class PlacementObjective
     {
         _problem = problem;
         Weights = weights ?? ObjectiveWeights.Default;
-        var capacity = new double[Resources.Dimensions];
-        var load = new double[Resources.Dimensions];
-        for (var v = 0; v < problem.Nodes.Count; v++)
-        {
-            var node = problem.Nodes[v];
-            var used = node.Capacity - problem.Free[v];
-            for (var d = 0; d < Resources.Dimensions; d++)
-            {
-                if (node.Capacity[d] <= 0) continue;
-                capacity[d] += node.Capacity[d];
-                load[d] += used[d];
-                _nodesWithDimension[d]++;
-            }
-        }
-        foreach (var subtask in problem.Subtasks)
+        var fleet = problem.Fleet;
+        var load = (double[])fleet.UsedSum.Clone();
+        foreach (var subtask in problem.SubtaskArray)
             for (var d = 0; d < Resources.Dimensions; d++) load[d] += subtask.Demand[d];
         for (var d = 0; d < Resources.Dimensions; d++)
         {
-            _fleetUtilisation[d] = capacity[d] > 0 ? load[d] / capacity[d] : 0;
-            if (_nodesWithDimension[d] > 0) _dimensionsInUse++;
+            _nodesWithDimension[d] = fleet.NodesWithDimension[d];
+            _fleetUtilisation[d] = fleet.CapacitySum[d] > 0 ? load[d] / fleet.CapacitySum[d] : 0;
+            if (_nodesWithDimension[d] == 0) continue;
+            _dimensionsInUse++;
+            _baselineNodeDeviation += fleet.DeviationSum(d, _fleetUtilisation[d]) / _nodesWithDimension[d];
         }
-        for (var v = 0; v < problem.Nodes.Count; v++)
-        {
-            _baselineNodeDeviation += NodeDeviation(v, Resources.Zero);
-            _baselineDimensionRange += DimensionRange(v, Resources.Zero);
-        }
+        _baselineDimensionRange = fleet.BaselineRangeSum;
     }
 
     public ObjectiveWeights Weights { get; }
@@ -103,7 +90,7 @@ public sealed class PlacementObjective
     /// <summary>Power the plan adds on node v when its plan load goes from <paramref name="before"/> to <paramref name="after"/>.</summary>
     public double EnergyW(int v, Resources before, Resources after)
     {
-        var node = _problem.Nodes[v];
+        var node = _problem.NodeArray[v];
         if (node.Capacity.CpuCores <= 0) return 0;
         var dynamicW = (node.PeakW - node.IdleW) * (after.CpuCores - before.CpuCores) / node.Capacity.CpuCores;
         var wasEmpty = IsEmptyBeforePlan(v) && before.CpuCores + before.MemoryGb + before.StorageGb + before.Gpus <= 0;
@@ -114,14 +101,13 @@ public sealed class PlacementObjective
     /// <summary>A node with nothing running draws no power in this model: its idle power is the price of switching it on.</summary>
     public bool IsEmptyBeforePlan(int v)
     {
-        var used = _problem.Nodes[v].Capacity - _problem.Free[v];
+        var used = _problem.NodeArray[v].Capacity - _problem.Free[v];
         return used.CpuCores <= 1e-12 && used.MemoryGb <= 1e-12 && used.StorageGb <= 1e-12 && used.Gpus <= 1e-12;
     }
 
     internal double Utilisation(int v, int d, Resources planLoad)
     {
-        var node = _problem.Nodes[v];
-        var capacity = node.Capacity[d];
+        var capacity = _problem.NodeArray[v].Capacity[d];
         return capacity <= 0 ? 0 : (capacity - _problem.Free[v][d] + planLoad[d]) / capacity;
     }
 
@@ -139,7 +125,7 @@ public sealed class PlacementObjective
         var sum = 0.0;
         for (var d = 0; d < Resources.Dimensions; d++)
         {
-            if (_problem.Nodes[v].Capacity[d] <= 0) continue;
+            if (_problem.NodeArray[v].Capacity[d] <= 0) continue;
             sum += Math.Abs(Utilisation(v, d, planLoad) - _fleetUtilisation[d]) / _nodesWithDimension[d];
         }
         return sum;
@@ -150,7 +136,7 @@ public sealed class PlacementObjective
         double max = double.NegativeInfinity, min = double.PositiveInfinity;
         for (var d = 0; d < Resources.Dimensions; d++)
         {
-            if (_problem.Nodes[v].Capacity[d] <= 0) continue;
+            if (_problem.NodeArray[v].Capacity[d] <= 0) continue;
             var u = Utilisation(v, d, planLoad);
             max = Math.Max(max, u);
             min = Math.Min(min, u);

@@ -35,11 +35,13 @@ public static class AppGenerator
             var work = demand.CpuCores * 2000 * executionMs / 1000;
             var pinning = tiny ? new Pinning { AtUserAccessNode = true }
                 : random.NextDouble() < options.CloudPinShare ? new Pinning { Tier = NodeTier.Cloud } : Pinning.None;
+            // The user-side client runs on the user's own device: it must cope with a slow core
+            // (500 MIPS) and takes the device's reliability as it is.
             subtasks.Add(new Subtask($"{name}-s{k}", demand)
             {
                 WorkMi = Math.Round(work, 1),
-                ExecutionTimeThresholdMs = Math.Round(executionMs * Between(2, 4), 1),
-                ReliabilityThreshold = Math.Round(Between(0.85, 0.99), 3),
+                ExecutionTimeThresholdMs = Math.Round(executionMs * Between(2, 4) * (tiny ? 4 : 1), 1),
+                ReliabilityThreshold = tiny ? 0 : Math.Round(Between(0.85, 0.99), 3),
                 Pinning = pinning,
                 ImageId = $"img-{random.Next(20)}",
                 ImageSizeGb = Math.Round(Between(0.1, 2), 2),
