@@ -68,6 +68,9 @@ public sealed class PartialPlan
 
     public double LinkLoadMbps(int link) => _linkLoadMbps.GetValueOrDefault(link);
 
+    /// <summary>An upper bound on any link's load from this plan (never lowered on undo), for the checker's fast path.</summary>
+    internal double MaxLinkLoadMbps { get; private set; }
+
     public IEnumerable<int> TouchedNodes => _addedLoad.Keys;
 
     public int[] ToArray() => (int[])_nodeOf.Clone();
@@ -88,7 +91,12 @@ public sealed class PartialPlan
             foreach (var (a, b) in ends)
             {
                 var links = _problem.Network.PathLinks(a, b);
-                foreach (var link in links) _linkLoadMbps[link] = _linkLoadMbps.GetValueOrDefault(link) + edge.DataRateMbps;
+                foreach (var link in links)
+                {
+                    var load = _linkLoadMbps.GetValueOrDefault(link) + edge.DataRateMbps;
+                    _linkLoadMbps[link] = load;
+                    MaxLinkLoadMbps = Math.Max(MaxLinkLoadMbps, load);
+                }
                 routes.Add((links, edge.DataRateMbps));
             }
             _edgeRoutes[e] = [.. routes];
@@ -289,7 +297,9 @@ public sealed class FeasibilityChecker
 
     private static ConstraintKind? CheckEdges(PlacementProblem problem, PartialPlan plan, int k, int v)
     {
-        Dictionary<int, double>? pending = null;
+        // Rates of this subtask's edges already routed in this check. Counted against every link
+        // (not per link): slightly conservative when two of its routes diverge, but allocation-free.
+        var pendingMbps = 0.0;
         var route = _routeBuffer ??= new List<int>(64);
         var edges = problem.EdgesOf[k];
         for (var i = 0; i < edges.Length; i++)
@@ -299,11 +309,11 @@ public sealed class FeasibilityChecker
             if (other == SubtaskEdge.User)
             {
                 foreach (var u in problem.UserNodeArray)
-                    if (CheckPair(problem, plan, edge, u, v, route, ref pending) is { } broken) return broken;
+                    if (CheckPair(problem, plan, edge, u, v, route, ref pendingMbps) is { } broken) return broken;
             }
             else if (other != k && plan.NodeOf(other) >= 0)
             {
-                if (CheckPair(problem, plan, edge, plan.NodeOf(other), v, route, ref pending) is { } broken) return broken;
+                if (CheckPair(problem, plan, edge, plan.NodeOf(other), v, route, ref pendingMbps) is { } broken) return broken;
             }
         }
         return null;
@@ -311,7 +321,7 @@ public sealed class FeasibilityChecker
 
     // Same formula as TransferDelayMs, on one walk of the route. Routed from the placed end u, so
     // the cached Dijkstra of u serves every candidate v.
-    private static ConstraintKind? CheckPair(PlacementProblem problem, PartialPlan plan, SubtaskEdge edge, int u, int v, List<int> route, ref Dictionary<int, double>? pending)
+    private static ConstraintKind? CheckPair(PlacementProblem problem, PartialPlan plan, SubtaskEdge edge, int u, int v, List<int> route, ref double pendingMbps)
     {
         if (u == v) return null;
         var network = problem.Network;
@@ -324,14 +334,12 @@ public sealed class FeasibilityChecker
         }
         if (bottleneck < edge.BandwidthFloorMbps) return ConstraintKind.LinkBandwidth;
         if (edge.DataRateMbps <= 0) return null;
-        for (var i = 0; i < route.Count; i++)
-        {
-            var link = route[i];
-            var already = pending is null ? 0 : pending.GetValueOrDefault(link);
-            if (plan.LinkLoadMbps(link) + already + edge.DataRateMbps > network.AvailableMbps(link) + 1e-9) return ConstraintKind.LinkBandwidth;
-        }
-        pending ??= new();
-        for (var i = 0; i < route.Count; i++) pending[route[i]] = pending.GetValueOrDefault(route[i]) + edge.DataRateMbps;
+        var extra = pendingMbps + edge.DataRateMbps;
+        // Fast path: even the most loaded link of the plan would fit on the route's narrowest link.
+        if (plan.MaxLinkLoadMbps + extra > bottleneck + 1e-9)
+            for (var i = 0; i < route.Count; i++)
+                if (plan.LinkLoadMbps(route[i]) + extra > network.AvailableMbps(route[i]) + 1e-9) return ConstraintKind.LinkBandwidth;
+        pendingMbps += edge.DataRateMbps;
         return null;
     }
 }

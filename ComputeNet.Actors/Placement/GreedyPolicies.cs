@@ -5,12 +5,14 @@ namespace ComputeNet.Actors.Placement;
 /// <param name="AlternativesPerSubtask">Nodes tried per subtask before backtracking further up.</param>
 /// <param name="BacktrackBudget">Alternative tries allowed per decision, so the search stays bounded.</param>
 /// <param name="RunnersUp">Runner-up nodes recorded per subtask for the explanation.</param>
+/// <param name="CheckBudgetFactor">Feasibility checks allowed per decision: factor × subtasks × CandidateLimit, plus one widened scan. Bounds the latency of hopeless searches.</param>
 public sealed record GreedyOptions(
-    int CandidateLimit = 128,
+    int CandidateLimit = 64,
     int AlternativesPerSubtask = 3,
     int BacktrackBudget = 32,
     int RunnersUp = 3,
-    ObjectiveWeights? Weights = null)
+    ObjectiveWeights? Weights = null,
+    int CheckBudgetFactor = 4)
 {
     public static readonly GreedyOptions Default = new();
 }
@@ -49,7 +51,8 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
         if (!search.Run())
             return new PlacementRejection(Name, search.FailureKind, problem.Subtasks[search.FailedSubtask].Id,
                 $"no node satisfies {search.FailureKind} for subtask {problem.Subtasks[search.FailedSubtask].Id}" +
-                (search.Backtracks > 0 ? $" (after {search.Backtracks} backtracks)" : ""));
+                (search.Backtracks > 0 ? $" (after {search.Backtracks} backtracks)" : "") +
+                (search.BudgetExhausted ? " (search budget exhausted)" : ""));
         var placed = PlanFactory.Create(Name, problem, context.Plan.ToArray(), context.Objective.Weights, search.RunnersUp)
             with { Backtracks = search.Backtracks };
         return PlanFactory.Guard(problem, placed);
@@ -97,6 +100,10 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
         private int _budget = policy.Options.BacktrackBudget;
         private int _deepest = -1;
         private bool _sawLocalFailure;
+        private long _checksLeft = (long)policy.Options.CheckBudgetFactor * Math.Max(1, order.Count) * policy.Options.CandidateLimit
+                                   + (long)policy.Options.CandidateLimit * GreedyContext.WideningFactor;
+
+        public bool BudgetExhausted => _checksLeft <= 0;
 
         public IReadOnlyList<CandidateScore>[] RunnersUp { get; } =
             Enumerable.Range(0, context.Problem.Subtasks.Count).Select(_ => (IReadOnlyList<CandidateScore>)[]).ToArray();
@@ -125,6 +132,11 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
             if (level == _order.Count) return Success;
             var k = _order[level];
             var ranked = Rank(k, out var why);
+            if (BudgetExhausted)
+            {
+                if (_deepest < 0) (_deepest, FailureKind, FailedSubtask) = (level, why, k);
+                return -1;
+            }
             if (ranked.Count == 0)
             {
                 if (level >= _deepest) (_deepest, FailureKind, FailedSubtask) = (level, why, k);
@@ -205,6 +217,7 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
 
         private bool Feasible(int k, int v, ref ConstraintKind why)
         {
+            if (--_checksLeft <= 0) return false;
             var broken = FeasibilityChecker.Default.Check(context.Problem, context.Plan, k, v);
             if (broken is null) return true;
             if (broken.Value <= ConstraintKind.Capacity) _sawLocalFailure = true;
