@@ -240,7 +240,9 @@ public sealed class CpSatPolicy(CpSatOptions? options = null) : IPlacementPolicy
                 with { ProvedOptimal = status == CpSolverStatus.Optimal && !pruned };
             return PlanFactory.Guard(problem, plan);
         }
-        if (greedy is PlacementPlan fallback && status != CpSolverStatus.Infeasible)
+        // No solution in time (or a model stricter than the checker through integer rounding): a
+        // checked greedy plan is still a valid answer, just not a proved optimum.
+        if (greedy is PlacementPlan fallback)
             return fallback with { PolicyName = name, ProvedOptimal = false };
         if (greedy is PlacementRejection rejected) return rejected with { PolicyName = name };
         return new PlacementRejection(name, ConstraintKind.Capacity, problem.Subtasks[0].Id,

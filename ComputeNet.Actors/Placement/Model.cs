@@ -37,6 +37,12 @@ public readonly record struct Resources(double CpuCores, double MemoryGb, double
         new(Math.Min(a.CpuCores, b.CpuCores), Math.Min(a.MemoryGb, b.MemoryGb),
             Math.Min(a.StorageGb, b.StorageGb), Math.Min(a.Gpus, b.Gpus));
 
+    public static Resources Max(Resources a, Resources b) =>
+        new(Math.Max(a.CpuCores, b.CpuCores), Math.Max(a.MemoryGb, b.MemoryGb),
+            Math.Max(a.StorageGb, b.StorageGb), Math.Max(a.Gpus, b.Gpus));
+
+    public Resources Scale(double factor) => new(CpuCores * factor, MemoryGb * factor, StorageGb * factor, Gpus * factor);
+
     /// <summary>True when every dimension of this demand fits into <paramref name="available"/>.</summary>
     public bool FitsIn(Resources available) =>
         CpuCores <= available.CpuCores + Epsilon && MemoryGb <= available.MemoryGb + Epsilon &&

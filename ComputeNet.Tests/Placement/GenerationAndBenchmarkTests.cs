@@ -79,6 +79,29 @@ public sealed class GenerationAndBenchmarkTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_replacement_benchmark_runs_end_to_end_on_a_small_configuration()
+    {
+        var report = ReplacementBenchmark.Run(InstanceGenerator.RandomTopology(8, 20),
+            new ReplacementBenchmarkOptions(NodeCount: 150, Apps: 25, Scenarios: 4));
+        report.InfeasiblePlans.ShouldBe(0);
+        report.RunningApps.ShouldBeGreaterThan(0);
+        JsonSerializer.Serialize(report).ShouldContain("\"moves_vs_full\"");
+    }
+
+    [Fact]
+    [Trait("Category", "Benchmark")]
+    public void Replacement_benchmark_on_Geant2012()
+    {
+        RequireSharedData();
+        var topology = PlacementDataLoader.LoadZooTopology(SharedData.Path("topology", "zoo", "Geant2012.graphml"));
+        var report = ReplacementBenchmark.Run(topology);
+        var json = JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true });
+        File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "replacement-benchmark.json"), json);
+        output.WriteLine(json);
+        report.InfeasiblePlans.ShouldBe(0);
+    }
+
+    [Fact]
     [Trait("Category", "Benchmark")]
     public void Benchmark_on_Geant2012_with_iFogSim_apps()
     {
