@@ -12,7 +12,7 @@ public sealed record GreedyOptions(
     int BacktrackBudget = 32,
     int RunnersUp = 3,
     ObjectiveWeights? Weights = null,
-    int CheckBudgetFactor = 4)
+    int CheckBudgetFactor = 2)
 {
     public static readonly GreedyOptions Default = new();
 }
