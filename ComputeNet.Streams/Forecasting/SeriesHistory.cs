@@ -29,6 +29,12 @@ internal sealed class SeriesHistory
     /// <summary>1 = the latest observation, 2 = the one before, ...</summary>
     public double Back(int stepsBack) => _buffer[(_next - stepsBack + 2 * _buffer.Length) % _buffer.Length];
 
+    public void Clear()
+    {
+        Length = 0;
+        _next = 0;
+    }
+
     public double[] ToArray()
     {
         var copy = new double[Length];

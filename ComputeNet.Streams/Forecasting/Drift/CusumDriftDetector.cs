@@ -1,0 +1,198 @@
+namespace ComputeNet.Streams.Forecasting.Drift;
+
+public enum DriftDirection
+{
+    Down,
+    Up,
+}
+
+/// <summary>Where a detector stands: no evidence, evidence above the trigger threshold but not yet persistent, or re-learning after a confirmed drift.</summary>
+public enum DriftState
+{
+    WarmingUp,
+    Normal,
+    Suspected,
+}
+
+/// <summary>
+/// A confirmed change of level of one metric (e.g. a node's available CPU cores, a link's latency in ms,
+/// or forecast residuals of either). Levels are in the metric's unit; intervals are the caller's interval indices.
+/// </summary>
+public sealed record DriftDetected(
+    string MetricName,
+    DriftDirection Direction,
+    double LevelBefore,
+    double LevelAfter,
+    long FirstSeenInterval,
+    long ConfirmedInterval,
+    double Statistic);
+
+/// <summary>
+/// Thresholds of <see cref="CusumDriftDetector"/>, in units of noise (σ = 1.4826 × MAD of the baseline window).
+/// Defaults target 300 s intervals: a 3σ step is confirmed on its third interval, a single spike never is.
+/// </summary>
+public sealed record DriftDetectorOptions
+{
+    /// <summary>Recent observations whose median and MAD define the reference level and noise (36 = 3 h at 300 s).</summary>
+    public int BaselineWindowIntervals { get; init; } = 36;
+
+    /// <summary>Observations the baseline lags behind the present, so a fresh change does not pollute its own reference.</summary>
+    public int BaselineLagIntervals { get; init; } = 6;
+
+    /// <summary>Baseline observations needed before detecting (also the re-learning period after a confirmed drift).</summary>
+    public int WarmupIntervals { get; init; } = 12;
+
+    /// <summary>CUSUM allowance k: deviations under k·σ do not accumulate (0.5σ ≈ tuned for shifts near 1σ and up).</summary>
+    public double AllowanceSigmas { get; init; } = 0.5;
+
+    /// <summary>CUSUM value h that raises a suspicion.</summary>
+    public double TriggerSigmas { get; init; } = 5.0;
+
+    /// <summary>All-clear level: a suspicion ends only when the statistic falls below it (hysteresis).</summary>
+    public double ClearSigmas { get; init; } = 2.0;
+
+    /// <summary>Consecutive suspected intervals needed to confirm a drift, so one-interval jitter does not flap.</summary>
+    public int PersistenceIntervals { get; init; } = 2;
+
+    /// <summary>Each standardised deviation is capped at this many σ, so one outlier cannot confirm a drift alone.</summary>
+    public double DeviationCapSigmas { get; init; } = 4.0;
+
+    /// <summary>Noise floor as a fraction of |baseline level|, for near-constant series (0.02 = 2%).</summary>
+    public double RelativeNoiseFloor { get; init; } = 0.02;
+
+    /// <summary>Absolute noise floor in the metric's unit.</summary>
+    public double AbsoluteNoiseFloor { get; init; } = 1e-6;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(BaselineWindowIntervals, 3);
+        ArgumentOutOfRangeException.ThrowIfLessThan(WarmupIntervals, 3);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(WarmupIntervals, BaselineWindowIntervals);
+        ArgumentOutOfRangeException.ThrowIfLessThan(PersistenceIntervals, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(BaselineLagIntervals);
+        if (!(ClearSigmas < TriggerSigmas)) throw new ArgumentException("ClearSigmas must be below TriggerSigmas");
+    }
+}
+
+/// <summary>
+/// Two-sided CUSUM on a level series (or on forecast residuals) with a robust moving baseline:
+/// reference = median and σ = 1.4826·MAD of a lagged window, deviations standardised and capped,
+/// a suspicion opens when either side's sum exceeds the trigger, persists while it stays above the
+/// all-clear level, and is confirmed after <see cref="DriftDetectorOptions.PersistenceIntervals"/>
+/// intervals. A confirmation re-bases the detector on the post-change observations, so one step
+/// yields one drift. Pure: the interval index is passed in, O(window) per observation.
+/// </summary>
+public sealed class CusumDriftDetector
+{
+    private readonly DriftDetectorOptions _options;
+    private readonly SeriesHistory _recent;   // baseline window + lag, newest last
+    private readonly double[] _scratch;
+    private double _upperSum, _lowerSum;
+    private long _upperRunStart, _lowerRunStart; // interval where each side last rose from zero
+    private long _firstSeen = -1;
+    private int _suspectedIntervals;
+    private int _sinceReset;
+
+    public CusumDriftDetector(string metricName, DriftDetectorOptions? options = null)
+    {
+        _options = options ?? new DriftDetectorOptions();
+        _options.Validate();
+        MetricName = metricName;
+        _recent = new SeriesHistory(_options.BaselineWindowIntervals + _options.BaselineLagIntervals);
+        _scratch = new double[_options.BaselineWindowIntervals];
+    }
+
+    public string MetricName { get; }
+
+    public DriftState State { get; private set; } = DriftState.WarmingUp;
+
+    /// <summary>The larger of the two CUSUM sums after the last observation, in σ.</summary>
+    public double Statistic => Math.Max(_upperSum, _lowerSum);
+
+    /// <summary>Feeds the aggregate of one interval; returns a drift when one is confirmed at this interval.</summary>
+    public DriftDetected? Observe(long interval, double value)
+    {
+        if (!double.IsFinite(value)) return null;
+        var baselineCount = Math.Min(_sinceReset - _options.BaselineLagIntervals, _options.BaselineWindowIntervals);
+        if (_sinceReset < _options.BaselineLagIntervals + _options.WarmupIntervals || baselineCount < _options.WarmupIntervals)
+        {
+            Remember(value);
+            return null;
+        }
+
+        var (level, sigma) = Baseline(baselineCount);
+        var deviation = Math.Clamp((value - level) / sigma, -_options.DeviationCapSigmas, _options.DeviationCapSigmas);
+        if (_upperSum == 0) _upperRunStart = interval;
+        if (_lowerSum == 0) _lowerRunStart = interval;
+        _upperSum = Math.Max(0, _upperSum + deviation - _options.AllowanceSigmas);
+        _lowerSum = Math.Max(0, _lowerSum - deviation - _options.AllowanceSigmas);
+        Remember(value);
+
+        var statistic = Statistic;
+        if (State == DriftState.Suspected)
+        {
+            if (statistic < _options.ClearSigmas)
+            {
+                State = DriftState.Normal; // all clear: the excursion was jitter
+                _suspectedIntervals = 0;
+                _firstSeen = -1;
+                return null;
+            }
+            _suspectedIntervals++;
+        }
+        else if (statistic > _options.TriggerSigmas)
+        {
+            State = DriftState.Suspected;
+            _suspectedIntervals = 1;
+            _firstSeen = interval;
+        }
+        else
+        {
+            State = DriftState.Normal;
+        }
+
+        if (State != DriftState.Suspected || _suspectedIntervals < _options.PersistenceIntervals || statistic <= _options.TriggerSigmas)
+            return null;
+
+        var direction = _lowerSum >= _upperSum ? DriftDirection.Down : DriftDirection.Up;
+        var changeStart = direction == DriftDirection.Down ? _lowerRunStart : _upperRunStart;
+        var afterCount = (int)Math.Clamp(interval - changeStart + 1, 1, _recent.Length);
+        var after = new double[afterCount];
+        for (var i = 0; i < afterCount; i++) after[i] = _recent.Back(afterCount - i);
+        var levelAfter = RobustStatistics.MedianInPlace(after.AsSpan());
+        var drift = new DriftDetected(MetricName, direction, level, levelAfter, _firstSeen, interval, statistic);
+        RestartFrom(after);
+        return drift;
+    }
+
+    private void Remember(double value)
+    {
+        _recent.Add(value);
+        _sinceReset++;
+    }
+
+    private (double Level, double Sigma) Baseline(int count)
+    {
+        // The window ends BaselineLagIntervals before the observation being judged.
+        var window = _scratch.AsSpan(0, count);
+        for (var i = 0; i < count; i++) window[i] = _recent.Back(_options.BaselineLagIntervals + 1 + i);
+        var (median, sigma) = RobustStatistics.MedianAndSigmaInPlace(window);
+        var floor = Math.Max(_options.AbsoluteNoiseFloor, _options.RelativeNoiseFloor * Math.Abs(median));
+        return (median, Math.Max(sigma, floor));
+    }
+
+    /// <summary>Re-learns the baseline from the post-change observations only, in arrival order.</summary>
+    private void RestartFrom(double[] postChange)
+    {
+        var kept = _recent.ToArray();
+        var keep = Math.Min(postChange.Length, kept.Length);
+        var tail = kept[^keep..];
+        _recent.Clear();
+        _sinceReset = 0;
+        foreach (var value in tail) Remember(value);
+        _upperSum = _lowerSum = 0;
+        _suspectedIntervals = 0;
+        _firstSeen = -1;
+        State = DriftState.WarmingUp;
+    }
+}
