@@ -73,6 +73,7 @@ public sealed class AdaptiveForecaster : ForecastModel
     [
         new RecentMedianForecastModel(options.RecentMedianWindowIntervals, options.Model),
         new NaiveForecastModel(options.Model),
+        new ExponentialSmoothingForecastModel(options.Model),
         new SeasonalNaiveForecastModel(options.SeasonIntervals, options.Model),
         new HoltWintersForecastModel(options.SeasonIntervals, options.Model),
         new AutoregressiveForecastModel(options.Model, options.MaxAutoregressiveOrder),

@@ -4,7 +4,12 @@ using System.Text.Json;
 namespace ComputeNet.Streams.Forecasting;
 
 /// <summary>Accuracy of one model at one horizon, averaged over series (MASE, sMAPE) or over all forecasts (coverage).</summary>
-public sealed record HorizonScore(int Horizon, double Mase, double SmapePercent, double Coverage90);
+/// <remarks>
+/// <see cref="Mase"/> scales each error by the in-sample one-step naive MAE at its origin (all observations up to
+/// the origin: an expanding window, no look-ahead). <see cref="MaseWarmupScale"/> scales by the naive MAE of the
+/// warm-up only, which is brittle when the warm-up is calmer than the rest of the trace; both are reported.
+/// </remarks>
+public sealed record HorizonScore(int Horizon, double Mase, double SmapePercent, double Coverage90, double MaseWarmupScale);
 
 public sealed record ModelScore(string Model, IReadOnlyList<HorizonScore> Horizons)
 {
@@ -45,7 +50,7 @@ public sealed record ForecastBenchmarkResult(
         models = Models.Select(m => new
         {
             model = m.Model,
-            horizons = m.Horizons.Select(h => new { horizon = h.Horizon, mase = h.Mase, smape = h.SmapePercent, coverage90 = h.Coverage90 }),
+            horizons = m.Horizons.Select(h => new { horizon = h.Horizon, mase = h.Mase, mase_warmup_scale = h.MaseWarmupScale, smape = h.SmapePercent, coverage90 = h.Coverage90 }),
         }),
     }, new JsonSerializerOptions { WriteIndented = true });
 }
@@ -79,10 +84,10 @@ public static class ForecastBenchmark
         {
             var y = trace.Values;
             if (y.Length < warmup + longest + 1) continue;
-            var scale = 0.0;
-            for (var t = 1; t < warmup; t++) scale += Math.Abs(y[t] - y[t - 1]);
-            scale /= warmup - 1;
-            if (scale <= 0) continue; // a constant warm-up has no naive error to scale by
+            var naiveErrorSum = 0.0;
+            for (var t = 1; t < warmup; t++) naiveErrorSum += Math.Abs(y[t] - y[t - 1]);
+            var warmupScale = naiveErrorSum / (warmup - 1);
+            if (warmupScale <= 0) continue; // a constant warm-up has no naive error to scale by
             evaluated++;
 
             var forecasterOptions = options.Forecaster with { Model = options.Forecaster.Model with { Bounds = trace.Bounds } };
@@ -97,6 +102,8 @@ public static class ForecastBenchmark
                 updateTicks += Stopwatch.GetTimestamp() - start;
                 updates++;
                 if (t + 1 < warmup) continue;
+                if (t >= warmup) naiveErrorSum += Math.Abs(y[t] - y[t - 1]);
+                var scale = naiveErrorSum / t; // in-sample one-step naive MAE over y[0..t]
                 origins++;
                 for (var m = 0; m < models.Count; m++)
                 {
@@ -105,7 +112,7 @@ public static class ForecastBenchmark
                     {
                         var target = t + horizons[k];
                         if (target >= y.Length) continue;
-                        perSeries[m][k].Add(y[target], forecast[k]);
+                        perSeries[m][k].Add(y[target], forecast[k], scale);
                     }
                 }
             }
@@ -114,25 +121,26 @@ public static class ForecastBenchmark
             {
                 if (!accumulators.TryGetValue(models[m].Name, out var total))
                     accumulators[models[m].Name] = total = horizons.Select(_ => new Accumulator()).ToArray();
-                for (var k = 0; k < horizons.Count; k++) total[k].AddSeries(perSeries[m][k], scale);
+                for (var k = 0; k < horizons.Count; k++) total[k].AddSeries(perSeries[m][k], warmupScale);
             }
         }
 
         var scores = accumulators.Select(kv => new ModelScore(kv.Key,
-            horizons.Select((h, k) => new HorizonScore(h, kv.Value[k].MeanSeriesMase, kv.Value[k].MeanSeriesSmape, kv.Value[k].Coverage)).ToArray())).ToArray();
+            horizons.Select((h, k) => new HorizonScore(h, kv.Value[k].MeanSeriesMase, kv.Value[k].MeanSeriesSmape, kv.Value[k].Coverage, kv.Value[k].MeanSeriesMaseWarmupScale)).ToArray())).ToArray();
         var microseconds = updates == 0 ? 0 : updateTicks * 1e6 / Stopwatch.Frequency / updates;
         return new ForecastBenchmarkResult(scores, microseconds, evaluated, origins);
     }
 
     private sealed class Accumulator
     {
-        private double _absoluteError, _smape, _maseSum, _smapeSum;
+        private double _absoluteError, _scaledError, _smape, _maseSum, _maseWarmupSum, _smapeSum;
         private long _count, _covered, _seriesCount, _coveredTotal, _countTotal;
 
-        public void Add(double actual, ForecastPoint forecast)
+        public void Add(double actual, ForecastPoint forecast, double scale)
         {
             var error = Math.Abs(actual - forecast.Point);
             _absoluteError += error;
+            _scaledError += scale > 0 ? error / scale : 0;
             var denominator = Math.Abs(actual) + Math.Abs(forecast.Point);
             _smape += denominator > 0 ? 200 * error / denominator : 0;
             if (actual >= forecast.Lower && actual <= forecast.Upper) _covered++;
@@ -142,7 +150,8 @@ public static class ForecastBenchmark
         public void AddSeries(Accumulator series, double scale)
         {
             if (series._count == 0) return;
-            _maseSum += series._absoluteError / series._count / scale;
+            _maseSum += series._scaledError / series._count;
+            _maseWarmupSum += series._absoluteError / series._count / scale;
             _smapeSum += series._smape / series._count;
             _seriesCount++;
             _coveredTotal += series._covered;
@@ -150,6 +159,8 @@ public static class ForecastBenchmark
         }
 
         public double MeanSeriesMase => _seriesCount == 0 ? double.NaN : _maseSum / _seriesCount;
+
+        public double MeanSeriesMaseWarmupScale => _seriesCount == 0 ? double.NaN : _maseWarmupSum / _seriesCount;
 
         public double MeanSeriesSmape => _seriesCount == 0 ? double.NaN : _smapeSum / _seriesCount;
 

@@ -29,7 +29,7 @@ public sealed record DriftDetected(
 
 /// <summary>
 /// Thresholds of <see cref="CusumDriftDetector"/>, in units of noise (σ = 1.4826 × MAD of the baseline window).
-/// Defaults target 300 s intervals: a 3σ step is confirmed on its third interval, a single spike never is.
+/// Defaults target 300 s intervals: a step of 3σ or more (and ≥ 15% of the level) is confirmed on its third interval; a single spike never is.
 /// </summary>
 public sealed record DriftDetectorOptions
 {
@@ -42,16 +42,19 @@ public sealed record DriftDetectorOptions
     /// <summary>Baseline observations needed before detecting (also the re-learning period after a confirmed drift).</summary>
     public int WarmupIntervals { get; init; } = 12;
 
-    /// <summary>CUSUM allowance k: deviations under k·σ do not accumulate (0.5σ ≈ tuned for shifts near 1σ and up).</summary>
-    public double AllowanceSigmas { get; init; } = 0.5;
+    /// <summary>CUSUM allowance k: deviations under k·σ do not accumulate (1σ: tuned for shifts of about 2σ and up).</summary>
+    public double AllowanceSigmas { get; init; } = 1.0;
 
     /// <summary>CUSUM value h that raises a suspicion.</summary>
-    public double TriggerSigmas { get; init; } = 5.0;
+    public double TriggerSigmas { get; init; } = 4.0;
 
     /// <summary>All-clear level: a suspicion ends only when the statistic falls below it (hysteresis).</summary>
     public double ClearSigmas { get; init; } = 2.0;
 
-    /// <summary>Consecutive suspected intervals needed to confirm a drift, so one-interval jitter does not flap.</summary>
+    /// <summary>
+    /// Consecutive suspected intervals needed to confirm a drift; the last this-many observations must each also
+    /// be shifted by at least <see cref="MinimumRelativeChange"/>, so one-interval jitter does not flap.
+    /// </summary>
     public int PersistenceIntervals { get; init; } = 2;
 
     /// <summary>Each standardised deviation is capped at this many σ, so one outlier cannot confirm a drift alone.</summary>
@@ -59,6 +62,18 @@ public sealed record DriftDetectorOptions
 
     /// <summary>Noise floor as a fraction of |baseline level|, for near-constant series (0.02 = 2%).</summary>
     public double RelativeNoiseFloor { get; init; } = 0.02;
+
+    /// <summary>
+    /// Extrapolate the baseline window's least-squares line to the present instead of using its median,
+    /// so slow (e.g. diurnal) ramps of a smooth series are expected rather than accumulated as drift.
+    /// </summary>
+    public bool FollowTrend { get; init; }
+
+    /// <summary>
+    /// A confirmed shift smaller than this fraction of |level before| is absorbed silently (re-based, not reported):
+    /// the scheduler cares about material changes. Set 0 for residual series whose level is near zero.
+    /// </summary>
+    public double MinimumRelativeChange { get; init; } = 0.15;
 
     /// <summary>Absolute noise floor in the metric's unit.</summary>
     public double AbsoluteNoiseFloor { get; init; } = 1e-6;
@@ -91,7 +106,8 @@ public sealed class CusumDriftDetector
     private long _upperRunStart, _lowerRunStart; // interval where each side last rose from zero
     private long _firstSeen = -1;
     private int _suspectedIntervals;
-    private int _sinceReset;
+    private double _carriedSigma;
+    private const int MinimumRelearnIntervals = 6;
 
     public CusumDriftDetector(string metricName, DriftDetectorOptions? options = null)
     {
@@ -99,7 +115,7 @@ public sealed class CusumDriftDetector
         _options.Validate();
         MetricName = metricName;
         _recent = new SeriesHistory(_options.BaselineWindowIntervals + _options.BaselineLagIntervals);
-        _scratch = new double[_options.BaselineWindowIntervals];
+        _scratch = new double[_options.BaselineWindowIntervals + _options.BaselineLagIntervals];
     }
 
     public string MetricName { get; }
@@ -113,14 +129,26 @@ public sealed class CusumDriftDetector
     public DriftDetected? Observe(long interval, double value)
     {
         if (!double.IsFinite(value)) return null;
-        var baselineCount = Math.Min(_sinceReset - _options.BaselineLagIntervals, _options.BaselineWindowIntervals);
-        if (_sinceReset < _options.BaselineLagIntervals + _options.WarmupIntervals || baselineCount < _options.WarmupIntervals)
+        double level, sigma;
+        var lagged = _recent.Length - _options.BaselineLagIntervals;
+        if (lagged >= _options.WarmupIntervals)
+        {
+            (level, sigma) = Baseline(Math.Min(lagged, _options.BaselineWindowIntervals), _options.BaselineLagIntervals);
+            _carriedSigma = sigma;
+        }
+        else if (_carriedSigma > 0 && _recent.Length >= MinimumRelearnIntervals)
+        {
+            // Just after a confirmed drift: the level is re-learned from the few post-change values
+            // while the noise scale carries over, so a second change is not missed during re-learning.
+            (level, _) = Baseline(_recent.Length, 0);
+            sigma = _carriedSigma;
+        }
+        else
         {
             Remember(value);
             return null;
         }
 
-        var (level, sigma) = Baseline(baselineCount);
         var deviation = Math.Clamp((value - level) / sigma, -_options.DeviationCapSigmas, _options.DeviationCapSigmas);
         if (_upperSum == 0) _upperRunStart = interval;
         if (_lowerSum == 0) _lowerRunStart = interval;
@@ -154,31 +182,69 @@ public sealed class CusumDriftDetector
         if (State != DriftState.Suspected || _suspectedIntervals < _options.PersistenceIntervals || statistic <= _options.TriggerSigmas)
             return null;
 
-        var direction = _lowerSum >= _upperSum ? DriftDirection.Down : DriftDirection.Up;
+        // Each side confirms on its own: a stale immaterial excursion on one side must not mask a real change on the other.
+        DriftDirection direction;
+        if (_lowerSum > _options.TriggerSigmas && RecentObservationsShifted(level, DriftDirection.Down)) direction = DriftDirection.Down;
+        else if (_upperSum > _options.TriggerSigmas && RecentObservationsShifted(level, DriftDirection.Up)) direction = DriftDirection.Up;
+        else
+        {
+            // Persistent but immaterial (smaller than MinimumRelativeChange): absorb it instead of letting it linger.
+            _upperSum = _lowerSum = 0;
+            State = DriftState.Normal;
+            _suspectedIntervals = 0;
+            _firstSeen = -1;
+            return null;
+        }
         var changeStart = direction == DriftDirection.Down ? _lowerRunStart : _upperRunStart;
         var afterCount = (int)Math.Clamp(interval - changeStart + 1, 1, _recent.Length);
         var after = new double[afterCount];
         for (var i = 0; i < afterCount; i++) after[i] = _recent.Back(afterCount - i);
         var levelAfter = RobustStatistics.MedianInPlace(after.AsSpan());
-        var drift = new DriftDetected(MetricName, direction, level, levelAfter, _firstSeen, interval, statistic);
+        var drift = new DriftDetected(MetricName, direction, level, levelAfter, _firstSeen, interval, direction == DriftDirection.Down ? _lowerSum : _upperSum);
         RestartFrom(after);
-        return drift;
+        return Math.Abs(levelAfter - level) >= _options.MinimumRelativeChange * Math.Abs(level) ? drift : null;
     }
 
-    private void Remember(double value)
+    private void Remember(double value) => _recent.Add(value);
+
+    /// <summary>Each of the last PersistenceIntervals observations lies a material distance beyond the reference, on the drift's side.</summary>
+    private bool RecentObservationsShifted(double level, DriftDirection direction)
     {
-        _recent.Add(value);
-        _sinceReset++;
+        var margin = _options.MinimumRelativeChange * Math.Abs(level);
+        for (var i = 1; i <= Math.Min(_options.PersistenceIntervals, _recent.Length); i++)
+        {
+            var shift = _recent.Back(i) - level;
+            if (direction == DriftDirection.Down ? shift > -margin : shift < margin) return false;
+        }
+        return true;
     }
 
-    private (double Level, double Sigma) Baseline(int count)
+    private (double Level, double Sigma) Baseline(int count, int lag)
     {
-        // The window ends BaselineLagIntervals before the observation being judged.
+        // The window ends `lag` observations before the one being judged.
         var window = _scratch.AsSpan(0, count);
-        for (var i = 0; i < count; i++) window[i] = _recent.Back(_options.BaselineLagIntervals + 1 + i);
+        for (var i = 0; i < count; i++) window[i] = _recent.Back(lag + 1 + i);
+        // window[0] is the newest baseline value, BaselineLagIntervals + 1 before the present.
+        double slope = 0, intercept = 0;
+        if (_options.FollowTrend && count >= _options.WarmupIntervals)
+        {
+            double meanX = (count - 1) / 2.0, meanY = 0;
+            for (var i = 0; i < count; i++) meanY += window[i];
+            meanY /= count;
+            double sxy = 0, sxx = 0;
+            for (var i = 0; i < count; i++)
+            {
+                sxy += (i - meanX) * (window[i] - meanY);
+                sxx += (i - meanX) * (i - meanX);
+            }
+            slope = sxy / sxx; // per step into the past
+            intercept = meanY - slope * meanX;
+            for (var i = 0; i < count; i++) window[i] -= intercept + slope * i;
+        }
         var (median, sigma) = RobustStatistics.MedianAndSigmaInPlace(window);
-        var floor = Math.Max(_options.AbsoluteNoiseFloor, _options.RelativeNoiseFloor * Math.Abs(median));
-        return (median, Math.Max(sigma, floor));
+        var expected = median + intercept + slope * -(lag + 1);
+        var floor = Math.Max(_options.AbsoluteNoiseFloor, _options.RelativeNoiseFloor * Math.Abs(expected));
+        return (expected, Math.Max(sigma, floor));
     }
 
     /// <summary>Re-learns the baseline from the post-change observations only, in arrival order.</summary>
@@ -188,7 +254,6 @@ public sealed class CusumDriftDetector
         var keep = Math.Min(postChange.Length, kept.Length);
         var tail = kept[^keep..];
         _recent.Clear();
-        _sinceReset = 0;
         foreach (var value in tail) Remember(value);
         _upperSum = _lowerSum = 0;
         _suspectedIntervals = 0;
