@@ -43,6 +43,7 @@ public sealed class AdaptiveForecaster : ForecastModel
     private readonly AdaptiveForecasterOptions _adaptive;
     private readonly ForecastModel[] _candidates;
     private readonly ForecastModel _fallback;
+    private readonly bool[] _firstFitDone;
     private readonly int[][] _chosen;       // per horizon: indices of the chosen candidates
     private readonly double[][] _weights;   // per horizon: their weights
 
@@ -57,6 +58,7 @@ public sealed class AdaptiveForecaster : ForecastModel
     {
         _adaptive = options;
         _candidates = (candidates ?? DefaultCandidates(options)).ToArray();
+        _firstFitDone = new bool[_candidates.Length];
         _fallback = _candidates.FirstOrDefault(c => c is RecentMedianForecastModel) ?? _candidates[0];
         var horizons = options.Model.TrackedHorizons;
         _chosen = new int[horizons][];
@@ -82,7 +84,7 @@ public sealed class AdaptiveForecaster : ForecastModel
 
     public IReadOnlyList<ForecastModel> Candidates => _candidates;
 
-    private int RetryUnfittedEvery => Math.Max(_adaptive.ReevaluateEveryIntervals, _adaptive.RefitEveryIntervals / 4);
+
 
     public override bool IsReady => Count >= 1;
 
@@ -97,8 +99,11 @@ public sealed class AdaptiveForecaster : ForecastModel
         {
             var candidate = _candidates[i];
             candidate.Update(value);
-            if (!candidate.IsReady && candidate.Count >= candidate.MinimumHistory && candidate.Count % RetryUnfittedEvery == 0)
-                candidate.Refit(); // first fit soon after history allows; retried (e.g. no period yet) at a bounded cost
+            if (!_firstFitDone[i] && candidate.Count >= candidate.MinimumHistory)
+            {
+                candidate.Refit(); // first fit as soon as history allows; later (e.g. no period found yet) on the schedule
+                _firstFitDone[i] = true;
+            }
             else if ((index + i * _adaptive.RefitEveryIntervals / _candidates.Length) % _adaptive.RefitEveryIntervals == 0 && candidate.Count >= candidate.MinimumHistory)
                 candidate.Refit();
         }

@@ -106,10 +106,16 @@ public sealed class HoltWintersForecastModel : ForecastModel
         }
         firstMean /= m;
         secondMean /= m;
-        var season = new double[m];
-        for (var i = 0; i < m; i++) season[(int)((firstIndex + i) % m)] = (data[i] - firstMean + data[m + i] - secondMean) / 2;
-        var level = secondMean + (m - 1) / 2.0 * (secondMean - firstMean) / m;
         var trend = (secondMean - firstMean) / m;
+        var season = new double[m];
+        // Seasonal offsets relative to the trend line through the two period means (not to the flat mean,
+        // which would fold the within-period slope into the season as a sawtooth).
+        for (var i = 0; i < m; i++)
+        {
+            var ramp = trend * (i - (m - 1) / 2.0);
+            season[(int)((firstIndex + i) % m)] = (data[i] - firstMean - ramp + data[m + i] - secondMean - ramp) / 2;
+        }
+        var level = secondMean + (m - 1) / 2.0 * trend;
 
         var sse = 0.0;
         for (var i = 2 * m; i < data.Length; i++)

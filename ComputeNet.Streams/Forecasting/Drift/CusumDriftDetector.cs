@@ -103,7 +103,6 @@ public sealed class CusumDriftDetector
     private readonly SeriesHistory _recent;   // baseline window + lag, newest last
     private readonly double[] _scratch;
     private double _upperSum, _lowerSum;
-    private long _upperRunStart, _lowerRunStart; // interval where each side last rose from zero
     private long _firstSeen = -1;
     private int _suspectedIntervals;
     private double _carriedSigma;
@@ -150,8 +149,6 @@ public sealed class CusumDriftDetector
         }
 
         var deviation = Math.Clamp((value - level) / sigma, -_options.DeviationCapSigmas, _options.DeviationCapSigmas);
-        if (_upperSum == 0) _upperRunStart = interval;
-        if (_lowerSum == 0) _lowerRunStart = interval;
         _upperSum = Math.Max(0, _upperSum + deviation - _options.AllowanceSigmas);
         _lowerSum = Math.Max(0, _lowerSum - deviation - _options.AllowanceSigmas);
         Remember(value);
@@ -195,17 +192,21 @@ public sealed class CusumDriftDetector
             _firstSeen = -1;
             return null;
         }
-        var changeStart = direction == DriftDirection.Down ? _lowerRunStart : _upperRunStart;
-        var afterCount = (int)Math.Clamp(interval - changeStart + 1, 1, _recent.Length);
+
+        // The values since the trigger (at most PersistenceIntervals + 1 of them) are post-change with high
+        // probability; the CUSUM run start, or an old lingering suspicion, may predate the change.
+        var afterCount = (int)Math.Clamp(interval - _firstSeen + 1, 1, Math.Min(_recent.Length, _options.PersistenceIntervals + 1));
         var after = new double[afterCount];
         for (var i = 0; i < afterCount; i++) after[i] = _recent.Back(afterCount - i);
-        var levelAfter = RobustStatistics.MedianInPlace(after.AsSpan());
-        var drift = new DriftDetected(MetricName, direction, level, levelAfter, _firstSeen, interval, direction == DriftDirection.Down ? _lowerSum : _upperSum);
+        var drift = new DriftDetected(MetricName, direction, level, Median(after), _firstSeen, interval, direction == DriftDirection.Down ? _lowerSum : _upperSum);
         RestartFrom(after);
+        var levelAfter = drift.LevelAfter;
         return Math.Abs(levelAfter - level) >= _options.MinimumRelativeChange * Math.Abs(level) ? drift : null;
     }
 
     private void Remember(double value) => _recent.Add(value);
+
+    private static double Median(double[] values) => RobustStatistics.MedianInPlace(((double[])values.Clone()).AsSpan());
 
     /// <summary>Each of the last PersistenceIntervals observations lies a material distance beyond the reference, on the drift's side.</summary>
     private bool RecentObservationsShifted(double level, DriftDirection direction)
@@ -250,11 +251,8 @@ public sealed class CusumDriftDetector
     /// <summary>Re-learns the baseline from the post-change observations only, in arrival order.</summary>
     private void RestartFrom(double[] postChange)
     {
-        var kept = _recent.ToArray();
-        var keep = Math.Min(postChange.Length, kept.Length);
-        var tail = kept[^keep..];
         _recent.Clear();
-        foreach (var value in tail) Remember(value);
+        foreach (var value in postChange) Remember(value);
         _upperSum = _lowerSum = 0;
         _suspectedIntervals = 0;
         _firstSeen = -1;
