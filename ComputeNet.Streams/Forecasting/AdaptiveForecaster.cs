@@ -26,10 +26,10 @@ public sealed record AdaptiveForecasterOptions
     public int MinimumValidationErrors { get; init; } = 48;
 
     /// <summary>
-    /// Combine the best two candidates per horizon, weighted by inverse validation error,
-    /// instead of taking the single best (forecast combination is usually more accurate).
+    /// How many of the best candidates per horizon are combined, weighted by inverse validation error
+    /// (1 = take the single best; combining a few is usually more accurate than any one).
     /// </summary>
-    public bool CombineBestTwo { get; init; } = true;
+    public int CombinedModels { get; init; } = 2;
 }
 
 /// <summary>
@@ -128,43 +128,33 @@ public sealed class AdaptiveForecaster : ForecastModel
 
     private void Choose()
     {
+        var fallbackIndex = Array.IndexOf(_candidates, _fallback);
+        var combined = Math.Max(1, _adaptive.CombinedModels);
         for (var k = 0; k < _chosen.Length; k++)
         {
             var h = k + 1;
-            int best = -1, second = -1;
-            double bestError = double.PositiveInfinity, secondError = double.PositiveInfinity;
-            for (var i = 0; i < _candidates.Length; i++)
+            var ranked = Enumerable.Range(0, _candidates.Length)
+                .Where(i => _candidates[i].IsReady && _candidates[i].ScoredErrors(h) >= _adaptive.MinimumValidationErrors)
+                .OrderBy(i => _candidates[i].ValidationError(h))
+                .Take(combined)
+                .ToArray();
+            if (ranked.Length == 0)
             {
-                var candidate = _candidates[i];
-                if (!candidate.IsReady || candidate.ScoredErrors(h) < _adaptive.MinimumValidationErrors) continue;
-                var error = candidate.ValidationError(h);
-                if (error < bestError)
-                {
-                    (second, secondError) = (best, bestError);
-                    (best, bestError) = (i, error);
-                }
-                else if (error < secondError)
-                {
-                    (second, secondError) = (i, error);
-                }
-            }
-            if (best < 0)
-            {
-                _chosen[k] = [Array.IndexOf(_candidates, _fallback)];
+                _chosen[k] = [fallbackIndex];
                 _weights[k] = [1.0];
+                continue;
             }
-            else if (!_adaptive.CombineBestTwo || second < 0 || bestError <= 0)
+            var errors = ranked.Select(i => _candidates[i].ValidationError(h)).ToArray();
+            if (errors[0] <= 0)
             {
-                _chosen[k] = [best];
+                _chosen[k] = [ranked[0]];
                 _weights[k] = [1.0];
+                continue;
             }
-            else
-            {
-                var wBest = 1 / bestError;
-                var wSecond = 1 / secondError;
-                _chosen[k] = [best, second];
-                _weights[k] = [wBest / (wBest + wSecond), wSecond / (wBest + wSecond)];
-            }
+            var inverse = errors.Select(e => 1 / e).ToArray();
+            var total = inverse.Sum();
+            _chosen[k] = ranked;
+            _weights[k] = inverse.Select(w => w / total).ToArray();
         }
     }
 }
