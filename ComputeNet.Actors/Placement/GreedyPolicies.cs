@@ -1,3 +1,5 @@
+using ComputeNet.Actors.Model;
+
 namespace ComputeNet.Actors.Placement;
 
 /// <summary>Knobs shared by the greedy policies.</summary>

@@ -1,12 +1,6 @@
-namespace ComputeNet.Actors.Placement;
+using ComputeNet.Actors.Model;
 
-/// <summary>Where a node sits in the cloud–edge–device hierarchy (端-边-云).</summary>
-public enum NodeTier
-{
-    Device = 0,
-    Edge = 1,
-    Cloud = 2,
-}
+namespace ComputeNet.Actors.Placement;
 
 /// <summary>A vector of the four resource dimensions the seed names.</summary>
 public readonly record struct Resources(double CpuCores, double MemoryGb, double StorageGb, double Gpus)

@@ -1,3 +1,4 @@
+using NodeTier = ComputeNet.Actors.Model.NodeTier;
 using ComputeNet.Actors.Placement;
 using Shouldly;
 using Xunit;

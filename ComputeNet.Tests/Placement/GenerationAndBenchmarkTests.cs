@@ -1,3 +1,4 @@
+using NodeTier = ComputeNet.Actors.Model.NodeTier;
 using System.Text.Json;
 using ComputeNet.Actors.Placement;
 using ComputeNet.Actors.Placement.Benchmark;

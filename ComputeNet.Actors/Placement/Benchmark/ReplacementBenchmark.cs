@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json.Serialization;
 using ComputeNet.Actors.Placement.Generation;
 
+using ComputeNet.Actors.Model;
+
 namespace ComputeNet.Actors.Placement.Benchmark;
 
 public sealed record ReplacementBenchmarkOptions(

@@ -1,3 +1,5 @@
+using ComputeNet.Actors.Model;
+
 namespace ComputeNet.Actors.Placement.Generation;
 
 /// <param name="PinToUserShare">Chance that the first (user-facing) subtask is small and pinned to the user's access node.</param>

@@ -1,3 +1,5 @@
+using ComputeNet.Actors.Model;
+
 namespace ComputeNet.Actors.Placement.Generation;
 
 /// <summary>A network graph as read from the Internet Topology Zoo (or made up for tests).</summary>

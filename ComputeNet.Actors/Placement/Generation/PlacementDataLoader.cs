@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
+using ComputeNet.Actors.Model;
+
 namespace ComputeNet.Actors.Placement.Generation;
 
 /// <summary>
