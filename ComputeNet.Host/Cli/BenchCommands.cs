@@ -12,6 +12,10 @@ public static class BenchCommands
     private static readonly Dictionary<string, Func<CliArgs, Task<object>>> Suites = new(StringComparer.Ordinal)
     {
         ["decompose"] = DecomposeBench.RunAsync,
+        ["place"] = PlacementBench.PlaceAsync,
+        ["reschedule"] = PlacementBench.RescheduleAsync,
+        ["forecast"] = ForecastBench.ForecastAsync,
+        ["drift"] = ForecastBench.DriftAsync,
     };
 
     public static async Task<int> RunAsync(CliArgs args)

@@ -1,0 +1,41 @@
+using ComputeNet.Actors.Placement;
+using ComputeNet.Actors.Placement.Benchmark;
+using ComputeNet.Actors.Placement.Generation;
+
+namespace ComputeNet.Host.Cli;
+
+/// <summary>
+/// computenet bench place | reschedule: the placement policies (and minimal-disruption re-placement) on
+/// instances generated from a real Topology Zoo network with the documented generator and a fixed seed.
+/// </summary>
+public static class PlacementBench
+{
+    public static Task<object> PlaceAsync(CliArgs args)
+    {
+        var topology = PlacementDataLoader.LoadZooTopology(TopologyFile(args));
+        var apps = PlacementDataLoader.LoadIFogSimApps(Path.Combine(AppContext.BaseDirectory, "samples", "graphs", "ifogsim_apps.json"));
+        var options = new BenchmarkOptions(Seed: args.IntOption("seed", 2026), ScaleNodeCount: args.IntOption("scale-nodes", 10_000));
+        Console.Error.WriteLine($"placing on {topology.Name} (+ generated edge/device nodes), seed {options.Seed}");
+        return Task.FromResult<object>(PlacementBenchmark.Run(topology, options, apps));
+    }
+
+    public static Task<object> RescheduleAsync(CliArgs args)
+    {
+        var topology = PlacementDataLoader.LoadZooTopology(TopologyFile(args));
+        Console.Error.WriteLine($"re-placing after drift on {topology.Name}");
+        return Task.FromResult<object>(ReplacementBenchmark.Run(topology));
+    }
+
+    /// <summary>--topology FILE.graphml, else Geant2012 from ../shared/data, else the topology shipped with the samples.</summary>
+    private static string TopologyFile(CliArgs args)
+    {
+        if (args.Option("topology") is { } file)
+            return File.Exists(file) ? file : throw new CliException($"no such topology file: {file}");
+        if (BenchCommands.SharedDataDirectory(args) is { } shared && File.Exists(Path.Combine(shared, "topology", "zoo", "Geant2012.graphml")))
+            return Path.Combine(shared, "topology", "zoo", "Geant2012.graphml");
+        var samples = Path.Combine(AppContext.BaseDirectory, "samples", "topology");
+        return Directory.Exists(samples) && Directory.GetFiles(samples, "*.graphml").FirstOrDefault() is { } shipped
+            ? shipped
+            : throw new CliException("no topology: pass --topology FILE.graphml (an Internet Topology Zoo GraphML file)");
+    }
+}
