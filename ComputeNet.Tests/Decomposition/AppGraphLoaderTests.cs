@@ -13,8 +13,8 @@ public sealed class AppGraphLoaderTests
     [Fact]
     public void DeathStarBench_social_network_has_its_services_datastores_and_34_edges()
     {
-        Assert.SkipWhen(SharedDataApps.AppsDirectory is null, "shared/data/apps is not on this machine");
-        var social = AppGraphLoaders.DeathStarBench(SharedDataApps.App("deathstarbench_service_graphs.json")).Single(g => g.Name.EndsWith("socialNetwork"));
+        Assert.SkipWhen(!SharedData.Available, "shared/data/apps is not on this machine");
+        var social = AppGraphLoaders.DeathStarBench(SharedData.Path("apps", "deathstarbench_service_graphs.json")).Single(g => g.Name.EndsWith("socialNetwork"));
         social.Edges.Count.ShouldBe(34);
         social.Components.Count.ShouldBe(25);
         social.Edges.ShouldAllBe(e => social.Components.Any(c => c.Id == e.From) && social.Components.Any(c => c.Id == e.To));
@@ -23,8 +23,8 @@ public sealed class AppGraphLoaderTests
     [Fact]
     public void Alibaba_sample_has_85_graphs_with_the_user_pinned_to_the_access_node()
     {
-        Assert.SkipWhen(SharedDataApps.AppsDirectory is null, "shared/data/apps is not on this machine");
-        var graphs = AppGraphLoaders.AlibabaCallGraphs(SharedDataApps.App("alibaba_callgraphs_dgg_sample.json"));
+        Assert.SkipWhen(!SharedData.Available, "shared/data/apps is not on this machine");
+        var graphs = AppGraphLoaders.AlibabaCallGraphs(SharedData.Path("apps", "alibaba_callgraphs_dgg_sample.json"));
         graphs.Count.ShouldBe(85);
         graphs.Max(g => g.Components.Count).ShouldBe(66);
         graphs.ShouldAllBe(g => g.Components.Where(c => c.Id == "USER").All(c => c.Pinning.Kind == PinningKind.AccessNode));
@@ -33,8 +33,8 @@ public sealed class AppGraphLoaderTests
     [Fact]
     public void Montage_workflow_carries_file_traffic_between_its_58_tasks()
     {
-        Assert.SkipWhen(SharedDataApps.AppsDirectory is null, "shared/data/apps is not on this machine");
-        var montage = AppGraphLoaders.PegasusWorkflow(SharedDataApps.App(Path.Combine("workflows", "montage-chameleon-2mass-005d-001.json")));
+        Assert.SkipWhen(!SharedData.Available, "shared/data/apps is not on this machine");
+        var montage = AppGraphLoaders.PegasusWorkflow(SharedData.Path("apps", Path.Combine("workflows", "montage-chameleon-2mass-005d-001.json")));
         montage.Components.Count.ShouldBe(58);
         montage.Edges.Count.ShouldBe(114);
         montage.TotalTrafficMbps.ShouldBeGreaterThan(0);
@@ -44,8 +44,8 @@ public sealed class AppGraphLoaderTests
     [Fact]
     public void IFogSim_vr_game_pins_the_connector_to_the_cloud()
     {
-        Assert.SkipWhen(SharedDataApps.AppsDirectory is null, "shared/data/apps is not on this machine");
-        var apps = AppGraphLoaders.IFogSimApps(SharedDataApps.App("ifogsim_apps.json"));
+        Assert.SkipWhen(!SharedData.Available, "shared/data/apps is not on this machine");
+        var apps = AppGraphLoaders.IFogSimApps(SharedData.Path("apps", "ifogsim_apps.json"));
         apps.Count.ShouldBe(4);
         var vr = apps.Single(a => a.Name == "ifogsim/vr_game");
         vr.Components.Single(c => c.Id == "connector").Pinning.ShouldBe(Pinning.ToTier(NodeTier.Cloud));

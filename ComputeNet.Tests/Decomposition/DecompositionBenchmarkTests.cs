@@ -21,17 +21,17 @@ public sealed class DecompositionBenchmarkTests(ITestOutputHelper output)
     internal static IReadOnlyList<BenchmarkGraph> RealGraphs()
     {
         var graphs = new List<ComponentGraph>();
-        graphs.AddRange(AppGraphLoaders.IFogSimApps(SharedDataApps.App("ifogsim_apps.json")));
-        graphs.AddRange(AppGraphLoaders.DeathStarBench(SharedDataApps.App("deathstarbench_service_graphs.json")));
-        graphs.AddRange(AppGraphLoaders.AlibabaCallGraphs(SharedDataApps.App("alibaba_callgraphs_dgg_sample.json")));
-        graphs.AddRange(Directory.GetFiles(SharedDataApps.App("workflows"), "*.json").Order().Select(AppGraphLoaders.PegasusWorkflow));
+        graphs.AddRange(AppGraphLoaders.IFogSimApps(SharedData.Path("apps", "ifogsim_apps.json")));
+        graphs.AddRange(AppGraphLoaders.DeathStarBench(SharedData.Path("apps", "deathstarbench_service_graphs.json")));
+        graphs.AddRange(AppGraphLoaders.AlibabaCallGraphs(SharedData.Path("apps", "alibaba_callgraphs_dgg_sample.json")));
+        graphs.AddRange(Directory.GetFiles(SharedData.Path("apps", "workflows"), "*.json").Order().Select(AppGraphLoaders.PegasusWorkflow));
         return [.. graphs.Where(g => g.Edges.Count > 0).Select(g => DecompositionBenchmark.WithCapShare(g, CapShare))];
     }
 
     [Fact]
     public void Benchmark_on_real_graphs_beats_greedy_stays_near_optimal_and_decomposes_1000_components_quickly()
     {
-        Assert.SkipWhen(SharedDataApps.AppsDirectory is null, "shared/data/apps is not on this machine");
+        Assert.SkipWhen(!SharedData.Available, "shared/data/apps is not on this machine");
         var graphs = RealGraphs();
         graphs.Count.ShouldBeGreaterThan(90);
 

@@ -11,7 +11,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
 {
     private static IReadOnlyList<TraceSeries> Load(string fileName)
     {
-        var path = SharedDataForecast.UsageTrace(fileName);
+        var path = SharedData.Available ? SharedData.Path("usage", fileName) : null;
         Assert.SkipWhen(path is null, $"shared/data/usage/{fileName} is not on this machine");
         return TraceCsv.Load(path!);
     }
@@ -19,7 +19,7 @@ public sealed class BenchmarkTests(ITestOutputHelper output)
     [Fact]
     public void Trace_loader_reads_every_usage_format_at_300_s()
     {
-        var folder = SharedDataForecast.FindDataFolder();
+        var folder = SharedData.Available ? SharedData.Path() : null;
         Assert.SkipWhen(folder is null, "shared/data is not on this machine");
         var series = TraceCsv.LoadDirectory(Path.Combine(folder!, "usage"));
 
