@@ -1,3 +1,5 @@
+using ComputeNet.Actors.Model;
+using ComputeNet.Actors.Model.Apps;
 using ComputeNet.Streams;
 
 namespace ComputeNet.Host.Hosting;
@@ -18,6 +20,35 @@ public sealed class ComputeNetOptions
     public PersistenceOptions Persistence { get; set; } = new();
     public ClusterNodeOptions Cluster { get; set; } = new();
     public RegistrationOptions Registration { get; set; } = new();
+
+    /// <summary>
+    /// The node classes apps are decomposed for and validated against (device / edge / cloud by default).
+    /// Setting any replaces the defaults.
+    /// </summary>
+    public List<NodeClassOptions> NodeClasses { get; set; } = [];
+
+    public NodeClassCatalog NodeClassCatalog() =>
+        NodeClasses.Count == 0
+            ? Actors.Model.Apps.NodeClassCatalog.Default
+            : new Actors.Model.Apps.NodeClassCatalog([.. NodeClasses.Select(c => c.ToNodeClass())]);
+}
+
+public sealed class NodeClassOptions
+{
+    public string Name { get; set; } = "";
+    public NodeTier Tier { get; set; } = NodeTier.Edge;
+    public double CpuCores { get; set; }
+    public double MemoryGb { get; set; }
+    public double StorageGb { get; set; }
+    public int Gpus { get; set; }
+    public double SpeedMipsPerCore { get; set; } = NodeSpec.DefaultCpuMipsPerCore;
+    public double Reliability { get; set; } = 0.99;
+
+    public NodeClass ToNodeClass() =>
+        CpuCores > 0 && MemoryGb > 0 && !string.IsNullOrWhiteSpace(Name) && Reliability is > 0 and <= 1
+            ? new NodeClass(Name, Tier, CpuCores, MemoryGb, StorageGb, Gpus, SpeedMipsPerCore, Reliability)
+            : throw new InvalidOperationException(
+                $"ComputeNet:NodeClasses entry '{Name}' needs a name, cpuCores > 0, memoryGb > 0 and reliability in (0, 1]");
 }
 
 public sealed class KafkaOptions

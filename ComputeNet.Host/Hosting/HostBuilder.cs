@@ -47,6 +47,9 @@ public static class ComputeNetHost
         var db = PersistenceSetup.Resolve(options.Persistence, data.Path);
         builder.Services.AddSingleton(db);
 
+        var appSettings = new AppActorSettings(options.NodeClassCatalog());
+        builder.Services.AddSingleton(appSettings);
+
         builder.Services.AddAkka(AkkaSetup.SystemName, (akka, _) =>
         {
             akka.ConfigureLoggers(loggers => loggers.AddLoggerFactory())
@@ -54,7 +57,7 @@ public static class ComputeNetHost
                 .WithComputeNetPersistence(db)
                 .WithComputeNetCluster(options.Cluster)
                 .WithComputeNetNodes(options.Cluster, new NodeActorSettings(options.Registration.AgentReportingIntervalMs))
-                .WithComputeNetApps(options.Cluster, AppActorSettings.Default)
+                .WithComputeNetApps(options.Cluster, appSettings)
                 .WithComputeNetDirectories();
         });
 

@@ -21,7 +21,7 @@ public static partial class AppEndpoints
     {
         var apps = app.MapGroup("/api/apps");
 
-        apps.MapPost("/", async (HttpRequest request, IRequiredActor<AppRegion> region, CancellationToken ct) =>
+        apps.MapPost("/", async (HttpRequest request, IRequiredActor<AppRegion> region, AppActorSettings settings, CancellationToken ct) =>
         {
             if (request.ContentLength > MaxSpecBytes) return SpecTooLarge();
             // Bodies without a length (chunked) are cut off by Kestrel at the same limit.
@@ -38,7 +38,7 @@ public static partial class AppEndpoints
                 return SpecTooLarge();
             }
 
-            var validation = AppSpecValidator.Validate(json, AppActorSettings.Default.NodeClasses);
+            var validation = AppSpecValidator.Validate(json, settings.NodeClasses);
             if (!validation.IsValid)
             {
                 return Results.Json(new

@@ -1,0 +1,67 @@
+using ComputeNet.Actors.Model;
+using ComputeNet.Host.Hosting;
+using Microsoft.Extensions.Configuration;
+using Shouldly;
+using Xunit;
+
+namespace ComputeNet.Tests.Host;
+
+/// <summary>The README's configuration keys bind to the options the host uses, from every source.</summary>
+public sealed class ConfigurationBindingTests
+{
+    private static ComputeNetOptions Bind(IDictionary<string, string?> environment, params string[] args) =>
+        new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: false)
+            .AddInMemoryCollection(environment)
+            .AddCommandLine(args, ComputeNetHost.SwitchMappings)
+            .Build()
+            .GetSection(ComputeNetOptions.Section).Get<ComputeNetOptions>()!;
+
+    [Fact]
+    public void Shipped_appsettings_are_the_embedded_defaults()
+    {
+        var options = Bind(new Dictionary<string, string?>());
+        options.DataDir.ShouldBe("data");
+        options.Kafka.BootstrapServers.ShouldBeNullOrEmpty();
+        options.Kafka.EmbeddedPort.ShouldBe(19092);
+        options.Kafka.Topics.Registrations.ShouldBe("computenet.registrations");
+        options.Persistence.Provider.ShouldBe("sqlite");
+        options.Cluster.SeedNodes.ShouldBeEmpty();
+        options.NodeClassCatalog().Classes.Select(c => c.Name).ShouldBe(["device", "edge", "cloud"]);
+    }
+
+    [Fact]
+    public void Switches_and_nested_keys_override_and_client_settings_pass_through()
+    {
+        var options = Bind(
+            new Dictionary<string, string?>
+            {
+                ["ComputeNet:Kafka:Client:security.protocol"] = "SASL_SSL",
+                ["ComputeNet:Cluster:SeedNodes:0"] = "akka.tcp://computenet@10.0.0.5:4053",
+                ["ComputeNet:NodeClasses:0:Name"] = "gateway",
+                ["ComputeNet:NodeClasses:0:Tier"] = "Device",
+                ["ComputeNet:NodeClasses:0:CpuCores"] = "2",
+                ["ComputeNet:NodeClasses:0:MemoryGb"] = "4",
+            },
+            "--data", "/var/lib/computenet", "--kafka", "broker:9092", "--kafka-port", "29092", "--cluster-port", "4053");
+
+        options.DataDir.ShouldBe("/var/lib/computenet");
+        options.Kafka.BootstrapServers.ShouldBe("broker:9092");
+        options.Kafka.EmbeddedPort.ShouldBe(29092);
+        options.Kafka.Client["security.protocol"].ShouldBe("SASL_SSL");
+        options.Cluster.Port.ShouldBe(4053);
+        options.Cluster.SeedNodes.ShouldBe(["akka.tcp://computenet@10.0.0.5:4053"]);
+        var gateway = options.NodeClassCatalog().Classes.ShouldHaveSingleItem();
+        gateway.Tier.ShouldBe(NodeTier.Device);
+        gateway.CpuCores.ShouldBe(2);
+    }
+
+    [Fact]
+    public void An_unknown_persistence_provider_is_a_clear_error()
+    {
+        Should.Throw<InvalidOperationException>(() => PersistenceSetup.Resolve(new PersistenceOptions { Provider = "oracle" }, "/tmp"))
+            .Message.ShouldContain("expected sqlite or postgresql");
+        Should.Throw<InvalidOperationException>(() => PersistenceSetup.Resolve(new PersistenceOptions { Provider = "postgresql" }, "/tmp"))
+            .Message.ShouldContain("ConnectionString is required");
+    }
+}
