@@ -47,6 +47,10 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     public int Buffered => Volatile.Read(ref _buffered);
     public int MaxBuffered => Volatile.Read(ref _maxBuffered);
     public IReadOnlyCollection<TopicPartition> Assignment => _assignmentSnapshot;
+    public IReadOnlyDictionary<TopicPartition, long> Lag => _lag;
+
+    private volatile IReadOnlyDictionary<TopicPartition, long> _lag = new Dictionary<TopicPartition, long>();
+    private long _lagMeasuredAtMs;
     public Task IsShutdown => _shutdown.Task;
 
     /// <summary>Builds and subscribes the consumer and starts polling; called from the stage's PreStart.</summary>
@@ -138,6 +142,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
             {
                 ServeCommits(consumer);
                 ApplyBackPressure(consumer);
+                MeasureLag(consumer);
                 var result = Consume(consumer);
                 if (result is null || result.IsPartitionEOF) continue;
                 if (!_fetching || Volatile.Read(ref _buffered) >= _settings.BufferSize)
@@ -191,6 +196,24 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
             _paused = false;
         }
         _assignmentChanged = false;
+    }
+
+    /// <summary>Records between the fetch position and the partition's end, per owned partition, about once a second.</summary>
+    private void MeasureLag(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var now = Environment.TickCount64;
+        if (now - _lagMeasuredAtMs < 1000) return;
+        _lagMeasuredAtMs = now;
+        var lag = new Dictionary<TopicPartition, long>();
+        foreach (var partition in _assignment)
+        {
+            // Both come from the client's cache (no broker round trip); invalid until the first fetch.
+            var end = consumer.GetWatermarkOffsets(partition).High;
+            var position = consumer.Position(partition);
+            if (end.IsSpecial || position.IsSpecial) continue;
+            lag[partition] = Math.Max(0, end.Value - position.Value);
+        }
+        _lag = lag;
     }
 
     private void ServeCommits(IConsumer<byte[]?, byte[]?> consumer)
