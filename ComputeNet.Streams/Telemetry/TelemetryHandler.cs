@@ -42,6 +42,19 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
 
     public TelemetryRecord<CommittableMessage> Parse(CommittableMessage message)
     {
+        try
+        {
+            return ParseChecked(message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        {
+            // A record must never stop the pipeline: whatever the parser chokes on is dead-lettered.
+            return new TelemetryRecord<CommittableMessage>(message, null, null, $"malformed JSON: {e.Message}");
+        }
+    }
+
+    private TelemetryRecord<CommittableMessage> ParseChecked(CommittableMessage message)
+    {
         var now = clock.GetUtcNow();
         if (message.Record.Topic == settings.Topics.LinkTelemetry)
         {
