@@ -39,7 +39,7 @@ static int Usage(int exitCode, string? problem = null)
         usage: computenet [run] [--data DIR] [--kafka HOST:PORT] [--kafka-port N] [--urls URL] [--postgres CONN]
                computenet submit APP.json [--api URL | --data DIR]
                computenet apps | app ID | stop ID [--api URL | --data DIR]
-               computenet bench SUITE [--json FILE]      suites: decompose
+               computenet bench SUITE [--json FILE]      suites: ingest [--nodes N] [--records R] [--persistence sqlite|memory]
         """);
     return exitCode;
 }

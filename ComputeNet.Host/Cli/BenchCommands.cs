@@ -12,6 +12,7 @@ public static class BenchCommands
     private static readonly Dictionary<string, Func<CliArgs, Task<object>>> Suites = new(StringComparer.Ordinal)
     {
         // suites are registered here as they land
+        ["ingest"] = async args => await IngestBench.RunAsync(args),
     };
 
     public static async Task<int> RunAsync(CliArgs args)

@@ -40,8 +40,14 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
     public Parsed<NodeTelemetry> ParseNode(CommittableMessage message) =>
         TelemetryParser.ParseNode(message.Key, message.Value, message.Value is null, clock.GetUtcNow(), settings.Limits);
 
+    private long _recordsParsed;
+
+    /// <summary>Records that entered the pipeline (the benchmark paces its producer by it).</summary>
+    public long RecordsParsed => Interlocked.Read(ref _recordsParsed);
+
     public TelemetryRecord<CommittableMessage> Parse(CommittableMessage message)
     {
+        Interlocked.Increment(ref _recordsParsed);
         try
         {
             return ParseChecked(message);

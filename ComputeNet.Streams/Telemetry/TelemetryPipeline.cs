@@ -49,9 +49,13 @@ public static class TelemetryPipeline
                 return NotUsed.Instance;
             })
             .Select(handler.Parse)
+            // Async boundaries: consuming and parsing, applying, and checkpointing each run in their own
+            // interpreter, so a window being applied never stalls the consumer.
+            .Async()
             .GroupedWithin(settings.MaxRecordsPerWindow, settings.AggregationInterval)
             .Select(records => TelemetryWindow<CommittableMessage>.Build(records as IReadOnlyList<TelemetryRecord<CommittableMessage>> ?? records.ToList()))
             .SelectAsync(1, handler.ApplyAsync)
+            .Async()
             .GroupedWithin(1000, settings.CheckpointInterval)
             .SelectAsync(1, applied => Checkpoint(applied.ToList(), nodeRegion, topology, settings.AskTimeout))
             .SelectMany(offsets => offsets);
