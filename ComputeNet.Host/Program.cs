@@ -15,6 +15,7 @@ try
         "app" => await AppCommandsCli.ShowAsync(rest),
         "stop" => await AppCommandsCli.StopAsync(rest),
         "bench" => await BenchCommands.RunAsync(rest),
+        "simulate" => await SimulateCommand.RunAsync(rest),
         "help" or "--help" => Usage(0),
         _ => Usage(2, $"unknown command '{command}'"),
     };
@@ -39,7 +40,9 @@ static int Usage(int exitCode, string? problem = null)
         usage: computenet [run] [--data DIR] [--kafka HOST:PORT] [--kafka-port N] [--urls URL] [--postgres CONN]
                computenet submit APP.json [--api URL | --data DIR]
                computenet apps | app ID | stop ID [--api URL | --data DIR]
-               computenet bench SUITE [--json FILE]      suites: decompose, place, reschedule, forecast, drift
+               computenet simulate [--kafka HOST:PORT | --data DIR] [--topology FILE.graphml] [--nodes N] [--interval-ms MS] [--duration S] [--trace CPU.csv]
+               computenet bench SUITE [--json FILE]      suites: ingest [--nodes N] [--records R] [--persistence sqlite|memory],
+                                                          decompose, place, reschedule, forecast, drift
         """);
     return exitCode;
 }

@@ -10,7 +10,15 @@ public static class NodeDirectoryProtocol
 {
     public sealed record ListNodes(bool IncludeDeregistered = false);
 
-    public sealed record NodeEntry(NodeSpec Spec, string AgentId, NodeLifecycle Lifecycle, DateTimeOffset RegisteredAt, DateTimeOffset UpdatedAt);
+    public sealed record NodeEntry(NodeSpec Spec, string AgentId, NodeLifecycle Lifecycle, DateTimeOffset RegisteredAt, DateTimeOffset UpdatedAt)
+    {
+        public NodeHealth Health { get; init; }
+    }
+
+    /// <summary>How many registered nodes are up, down, or not yet heard from.</summary>
+    public sealed record GetHealthCounts;
+
+    public sealed record HealthCounts(int Up, int Down, int Unknown);
 
     public sealed record NodeList(IReadOnlyList<NodeEntry> Nodes, long EventsSeen);
 }
@@ -31,6 +39,14 @@ public sealed class NodeDirectory : TagProjection
                 .OrderBy(n => n.Spec.NodeId, StringComparer.Ordinal)
                 .ToList(),
             EventsSeen)));
+        Receive<NodeDirectoryProtocol.GetHealthCounts>(_ =>
+        {
+            var registered = _nodes.Values.Where(n => n.Lifecycle == NodeLifecycle.Registered).ToList();
+            Sender.Tell(new NodeDirectoryProtocol.HealthCounts(
+                registered.Count(n => n.Health == NodeHealth.Up),
+                registered.Count(n => n.Health == NodeHealth.Down),
+                registered.Count(n => n.Health == NodeHealth.Unknown)));
+        });
     }
 
     public static Props Props(IEventsByTagQuery readJournal) => Akka.Actor.Props.Create(() => new NodeDirectory(readJournal));
@@ -47,6 +63,12 @@ public sealed class NodeDirectory : TagProjection
                 break;
             case NodeDeregistered d when _nodes.TryGetValue(d.NodeId, out var existing):
                 _nodes[d.NodeId] = existing with { Lifecycle = NodeLifecycle.Deregistered, UpdatedAt = d.At };
+                break;
+            case NodeWentDown down when _nodes.TryGetValue(down.NodeId, out var existing):
+                _nodes[down.NodeId] = existing with { Health = NodeHealth.Down };
+                break;
+            case NodeCameUp up when _nodes.TryGetValue(up.NodeId, out var existing):
+                _nodes[up.NodeId] = existing with { Health = NodeHealth.Up };
                 break;
         }
     }

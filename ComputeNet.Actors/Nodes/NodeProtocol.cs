@@ -18,11 +18,35 @@ public static class NodeCommands
     }
 
     public sealed record DeregisterNode(string NodeId) : INodeMessage, IComputeNetMessage;
+
+    /// <summary>
+    /// One aggregation window of a node's telemetry, in the order the samples were consumed, with the agent
+    /// token they carried. Answered with <see cref="NodeReplies.NodeTelemetryRecorded"/> once applied.
+    /// </summary>
+    public sealed record RecordNodeTelemetry(string NodeId, string AgentToken, IReadOnlyList<NodeUsageSample> Samples) : INodeMessage, IComputeNetMessage
+    {
+        public bool Equals(RecordNodeTelemetry? other) =>
+            other is not null && NodeId == other.NodeId && AgentToken == other.AgentToken && Samples.SequenceEqual(other.Samples);
+
+        public override int GetHashCode() => HashCode.Combine(NodeId, Samples.Count);
+    }
+
+    /// <summary>
+    /// Make the telemetry applied so far durable (a snapshot) before offsets are committed; answered with
+    /// <see cref="NodeReplies.TelemetryCheckpointed"/>. Fails when the state no longer holds
+    /// <paramref name="MinHighestSeq"/> (e.g. the entity was passivated in between), so the stream replays.
+    /// </summary>
+    public sealed record CheckpointTelemetry(string NodeId, long MinHighestSeq) : INodeMessage, IComputeNetMessage;
+
+    /// <summary>Does this token belong to the node's current agent? Used to authenticate link reports.</summary>
+    public sealed record AuthenticateAgent(string NodeId, string AgentToken) : INodeMessage, IComputeNetMessage;
 }
 
 public static class NodeQueries
 {
     public sealed record GetNode(string NodeId) : INodeMessage, IComputeNetMessage;
+
+    public sealed record GetNodeTelemetry(string NodeId) : INodeMessage, IComputeNetMessage;
 }
 
 public enum RegistrationOutcome
@@ -47,7 +71,46 @@ public static class NodeReplies
         NodeLifecycle Lifecycle,
         DateTimeOffset RegisteredAt,
         DateTimeOffset UpdatedAt,
-        long Version) : IComputeNetMessage;
+        long Version) : IComputeNetMessage
+    {
+        public NodeHealth Health { get; init; }
+        public DateTimeOffset? HealthChangedAt { get; init; }
+
+        /// <summary>The latest applied telemetry sample: the node's current usage.</summary>
+        public NodeUsageSample? Usage { get; init; }
+    }
+
+    /// <param name="Rejections">samples refused (wrong token, unregistered node, over capacity), by index in the window.</param>
+    public sealed record NodeTelemetryRecorded(string NodeId, int Applied, int Duplicates, long HighestSeq, IReadOnlyList<SampleRejection> Rejections)
+        : IComputeNetMessage
+    {
+        public bool Equals(NodeTelemetryRecorded? other) =>
+            other is not null && NodeId == other.NodeId && Applied == other.Applied && Duplicates == other.Duplicates
+            && HighestSeq == other.HighestSeq && Rejections.SequenceEqual(other.Rejections);
+
+        public override int GetHashCode() => HashCode.Combine(NodeId, Applied, HighestSeq);
+    }
+
+    public sealed record TelemetryCheckpointed(string NodeId, long HighestSeq) : IComputeNetMessage;
+
+    public sealed record AgentAuthentication(string NodeId, bool Accepted, string? Reason) : IComputeNetMessage;
+
+    public sealed record NodeTelemetryView(
+        string NodeId,
+        NodeHealth Health,
+        DateTimeOffset? HealthChangedAt,
+        long HighestSeq,
+        long AppliedSamples,
+        NodeUsageSample? Latest,
+        IReadOnlyList<NodeUsageWindow> History) : IComputeNetMessage
+    {
+        public bool Equals(NodeTelemetryView? other) =>
+            other is not null && NodeId == other.NodeId && Health == other.Health && HealthChangedAt == other.HealthChangedAt
+            && HighestSeq == other.HighestSeq && AppliedSamples == other.AppliedSamples && Equals(Latest, other.Latest)
+            && History.SequenceEqual(other.History);
+
+        public override int GetHashCode() => HashCode.Combine(NodeId, HighestSeq, AppliedSamples);
+    }
 
     public sealed record NodeNotFound(string NodeId) : IComputeNetMessage;
 }
@@ -65,6 +128,12 @@ public static class NodeEvents
     }
 
     public sealed record NodeDeregistered(string NodeId, DateTimeOffset At) : INodeEvent;
+
+    /// <summary>The node stopped reporting for the silence timeout, or its agent reported <c>up: false</c>.</summary>
+    public sealed record NodeWentDown(string NodeId, string Reason, DateTimeOffset At) : INodeEvent;
+
+    /// <summary>Telemetry with <c>up: true</c> was applied after the node was down (or for the first time).</summary>
+    public sealed record NodeCameUp(string NodeId, DateTimeOffset At) : INodeEvent;
 }
 
 /// <summary>A persisted fact about one node.</summary>

@@ -24,6 +24,14 @@ public sealed record NodeState(
     DateTimeOffset UpdatedAt,
     long Version) : IComputeNetSnapshot
 {
+    /// <summary>Changed only by <see cref="NodeWentDown"/> / <see cref="NodeCameUp"/>, which do not count in <see cref="Version"/> (the spec's version).</summary>
+    public NodeHealth Health { get; init; }
+
+    public DateTimeOffset? HealthChangedAt { get; init; }
+
+    /// <summary>Live telemetry: not event-sourced, carried by snapshots only (older snapshots lack it: empty).</summary>
+    public NodeTelemetryState Telemetry { get; init; } = NodeTelemetryState.Empty;
+
     public static NodeState Empty(string nodeId) =>
         new(nodeId, NodeLifecycle.Unregistered, null, null, default, default, 0);
 
@@ -39,9 +47,15 @@ public sealed record NodeState(
             RegisteredAt = e.At,
             UpdatedAt = e.At,
             Version = Version + 1,
+            // A new registration brings a new agent whose seq starts afresh.
+            Health = NodeHealth.Unknown,
+            HealthChangedAt = null,
+            Telemetry = NodeTelemetryState.Empty,
         },
         NodeUpdated e => this with { Spec = e.Spec, UpdatedAt = e.At, Version = Version + 1 },
         NodeDeregistered e => this with { Lifecycle = NodeLifecycle.Deregistered, UpdatedAt = e.At, Version = Version + 1 },
+        NodeWentDown e => this with { Health = NodeHealth.Down, HealthChangedAt = e.At },
+        NodeCameUp e => this with { Health = NodeHealth.Up, HealthChangedAt = e.At },
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown node event"),
     };
 }

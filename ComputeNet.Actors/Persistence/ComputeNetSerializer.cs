@@ -6,6 +6,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Nodes;
+using ComputeNet.Actors.Topology;
 
 namespace ComputeNet.Actors.Persistence;
 
@@ -32,6 +33,28 @@ public sealed class ComputeNetSerializer(ExtendedActorSystem system) : Serialize
         [typeof(NodeReplies.DeregistrationAccepted)] = "node-deregistration-accepted",
         [typeof(NodeReplies.NodeView)] = "node-view",
         [typeof(NodeReplies.NodeNotFound)] = "node-not-found",
+        [typeof(NodeEvents.NodeWentDown)] = "node-went-down",
+        [typeof(NodeEvents.NodeCameUp)] = "node-came-up",
+        [typeof(NodeCommands.RecordNodeTelemetry)] = "node-record-telemetry",
+        [typeof(NodeCommands.CheckpointTelemetry)] = "node-checkpoint-telemetry",
+        [typeof(NodeCommands.AuthenticateAgent)] = "node-authenticate-agent",
+        [typeof(NodeQueries.GetNodeTelemetry)] = "node-get-telemetry",
+        [typeof(NodeReplies.NodeTelemetryRecorded)] = "node-telemetry-recorded",
+        [typeof(NodeReplies.TelemetryCheckpointed)] = "node-telemetry-checkpointed",
+        [typeof(NodeReplies.AgentAuthentication)] = "node-agent-authentication",
+        [typeof(NodeReplies.NodeTelemetryView)] = "node-telemetry-view",
+        [typeof(TopologyEvents.LinkWentDown)] = "link-went-down",
+        [typeof(TopologyEvents.LinkCameUp)] = "link-came-up",
+        [typeof(TopologySnapshot)] = "topology-snapshot",
+        [typeof(TopologyCommands.RecordLinkTelemetry)] = "topology-record-link-telemetry",
+        [typeof(TopologyCommands.CheckpointTopology)] = "topology-checkpoint",
+        [typeof(TopologyQueries.GetTopology)] = "topology-get",
+        [typeof(TopologyQueries.GetPath)] = "topology-get-path",
+        [typeof(TopologyReplies.LinkTelemetryRecorded)] = "topology-link-telemetry-recorded",
+        [typeof(TopologyReplies.TopologyCheckpointed)] = "topology-checkpointed",
+        [typeof(TopologyReplies.LinkView)] = "topology-link-view",
+        [typeof(TopologyReplies.TopologyView)] = "topology-view",
+        [typeof(TopologyReplies.PathView)] = "topology-path-view",
         [typeof(AppEvents.AppSubmitted)] = "app-submitted",
         [typeof(AppEvents.AppDecomposed)] = "app-decomposed",
         [typeof(AppEvents.AppRejected)] = "app-rejected",

@@ -1,6 +1,7 @@
 using Akka.Persistence.Journal;
 using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Nodes;
+using ComputeNet.Actors.Topology;
 
 namespace ComputeNet.Actors.Persistence;
 
@@ -13,6 +14,7 @@ public sealed class EventTagger : IWriteEventAdapter
     {
         INodeEvent => new Tagged(evt, [EventTags.Node, EventTags.All]),
         IAppEvent => new Tagged(evt, [EventTags.App, EventTags.All]),
+        ITopologyEvent => new Tagged(evt, [EventTags.Link, EventTags.All]),
         IComputeNetEvent => new Tagged(evt, [EventTags.All]),
         _ => evt,
     };

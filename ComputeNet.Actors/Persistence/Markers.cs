@@ -21,5 +21,6 @@ public static class EventTags
 {
     public const string Node = "node";
     public const string App = "app";
+    public const string Link = "link";
     public const string All = "all";
 }

@@ -16,6 +16,7 @@ public static class BenchCommands
         ["reschedule"] = PlacementBench.RescheduleAsync,
         ["forecast"] = ForecastBench.ForecastAsync,
         ["drift"] = ForecastBench.DriftAsync,
+        ["ingest"] = async args => await IngestBench.RunAsync(args),
     };
 
     public static async Task<int> RunAsync(CliArgs args)

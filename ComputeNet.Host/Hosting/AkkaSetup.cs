@@ -7,11 +7,15 @@ using Akka.Remote.Hosting;
 using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
+using ComputeNet.Actors.Topology;
 
 namespace ComputeNet.Host.Hosting;
 
 /// <summary>Registry key of the node shard region.</summary>
 public sealed class NodeRegion;
+
+/// <summary>Registry key of the topology actor.</summary>
+public sealed class TopologyKey;
 
 /// <summary>Registry key of the app shard region.</summary>
 public sealed class AppRegion;
@@ -60,6 +64,11 @@ public static class AkkaSetup
             (_, _, _) => props,
             extractor,
             new ShardOptions { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) });
+
+    /// <summary>The network graph and its link state (算力感知 of the network).</summary>
+    public static AkkaConfigurationBuilder WithComputeNetTopology(this AkkaConfigurationBuilder builder, TopologyActorSettings settings) =>
+        builder.WithActors((system, registry) =>
+            registry.Register<TopologyKey>(system.ActorOf(TopologyActor.Props(settings, TimeProvider.System), TopologyActor.Id)));
 
     /// <summary>The journal-fed read models behind the list endpoints.</summary>
     public static AkkaConfigurationBuilder WithComputeNetDirectories(this AkkaConfigurationBuilder builder) =>

@@ -20,6 +20,7 @@ public sealed class ComputeNetOptions
     public PersistenceOptions Persistence { get; set; } = new();
     public ClusterNodeOptions Cluster { get; set; } = new();
     public RegistrationOptions Registration { get; set; } = new();
+    public TelemetryOptions Telemetry { get; set; } = new();
 
     /// <summary>
     /// The node classes apps are decomposed for and validated against (device / edge / cloud by default).
@@ -49,6 +50,37 @@ public sealed class NodeClassOptions
             ? new NodeClass(Name, Tier, CpuCores, MemoryGb, StorageGb, Gpus, SpeedMipsPerCore, Reliability)
             : throw new InvalidOperationException(
                 $"ComputeNet:NodeClasses entry '{Name}' needs a name, cpuCores > 0, memoryGb > 0 and reliability in (0, 1]");
+}
+
+/// <summary>Awareness (算力感知): how telemetry is checked, aggregated and turned into health.</summary>
+public sealed class TelemetryOptions
+{
+    /// <summary>Larger telemetry records are dead-lettered unread.</summary>
+    public int MaxRecordBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Tumbling window: samples are grouped per node/link and applied at least this often.</summary>
+    public int AggregationIntervalMs { get; set; } = 1000;
+
+    /// <summary>A window closes early at this many records (bounds the stream's memory).</summary>
+    public int MaxRecordsPerWindow { get; set; } = 20_000;
+
+    /// <summary>How often applied telemetry is snapshotted and its offsets committed.</summary>
+    public int CheckpointIntervalMs { get; set; } = 2000;
+
+    /// <summary>A node or link silent this long is marked down.</summary>
+    public int SilenceTimeoutMs { get; set; } = 30_000;
+
+    /// <summary>Usage may exceed the registered capacity by this fraction before a sample is rejected.</summary>
+    public double CapacityTolerance { get; set; } = 0.1;
+
+    /// <summary>Timestamps further ahead of the host's clock are rejected.</summary>
+    public int MaxClockAheadMs { get; set; } = 300_000;
+
+    /// <summary>Older timestamps are rejected as stale.</summary>
+    public int MaxAgeMs { get; set; } = 3_600_000;
+
+    /// <summary>Window aggregates kept per node (GET /api/nodes/{id}/telemetry).</summary>
+    public int HistoryWindows { get; set; } = 60;
 }
 
 public sealed class KafkaOptions

@@ -56,12 +56,14 @@ public static class ComputeNetHost
                 .WithComputeNetSerialization()
                 .WithComputeNetPersistence(db)
                 .WithComputeNetCluster(options.Cluster)
-                .WithComputeNetNodes(options.Cluster, new NodeActorSettings(options.Registration.AgentReportingIntervalMs))
+                .WithComputeNetNodes(options.Cluster, TelemetryService.NodeSettings(options))
+                .WithComputeNetTopology(TelemetryService.TopologySettings(options))
                 .WithComputeNetApps(options.Cluster, appSettings)
                 .WithComputeNetDirectories();
         });
 
         builder.Services.AddHostedService<RegistrationService>();
+        builder.Services.AddHostedService<TelemetryService>();
         builder.Services.AddHostedService<EndpointsAnnouncer>();
         builder.Services.AddHealthChecks()
             .AddCheck<ClusterUpCheck>("cluster")
@@ -79,6 +81,7 @@ public static class ComputeNetHost
         app.MapHealthChecks("/health", new HealthCheckOptions { ResponseWriter = HealthResponse.Write });
         app.MapMetrics("/metrics");
         app.MapNodeEndpoints();
+        app.MapTopologyEndpoints();
         app.MapAppEndpoints();
         return app;
     }

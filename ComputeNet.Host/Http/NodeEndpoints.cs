@@ -35,6 +35,18 @@ public static class NodeEndpoints
             };
         });
 
+        nodes.MapGet("/{id}/telemetry", async (string id, IRequiredActor<NodeRegion> region, CancellationToken ct) =>
+        {
+            if (!RegistrationParser.IsValidId(id)) return NodeNotFound(id);
+            var shard = await region.GetAsync(ct);
+            var reply = await shard.Ask<object>(new NodeQueries.GetNodeTelemetry(id), AskTimeout, ct);
+            return reply switch
+            {
+                NodeReplies.NodeTelemetryView view => Results.Ok(view),
+                _ => NodeNotFound(id),
+            };
+        });
+
         return app;
     }
 

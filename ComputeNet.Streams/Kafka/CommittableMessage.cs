@@ -70,4 +70,7 @@ public interface IKafkaControl
 
     /// <summary>The partitions this consumer owns right now.</summary>
     IReadOnlyCollection<TopicPartition> Assignment { get; }
+
+    /// <summary>Consumer lag per owned partition (records not yet fetched), refreshed about once a second.</summary>
+    IReadOnlyDictionary<TopicPartition, long> Lag { get; }
 }

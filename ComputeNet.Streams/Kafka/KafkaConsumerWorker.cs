@@ -59,6 +59,10 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     public int Buffered => Volatile.Read(ref _buffered);
     public int MaxBuffered => Volatile.Read(ref _maxBuffered);
     public IReadOnlyCollection<TopicPartition> Assignment => _assignmentSnapshot;
+    public IReadOnlyDictionary<TopicPartition, long> Lag => _lag;
+
+    private volatile IReadOnlyDictionary<TopicPartition, long> _lag = new Dictionary<TopicPartition, long>();
+    private long _lagMeasuredAtMs;
     public Task IsShutdown => _shutdown.Task;
 
     /// <summary>Builds and subscribes the consumer and starts polling; called from the stage's PreStart.</summary>
@@ -174,6 +178,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
             while (!_shutdownRequested && DateTime.UtcNow.Ticks < Interlocked.Read(ref _closeAtTicks))
             {
                 ServeCommits(consumer);
+                MeasureLag(consumer);
                 if (!ReadyToPoll(consumer)) continue;
                 var result = Consume(consumer);
                 if (result is null || result.IsPartitionEOF) continue;
@@ -254,6 +259,24 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         if (_paused && _assignmentChanged) consumer.Pause(_assignment); // newly assigned partitions start unpaused
         _assignmentChanged = false;
         return true;
+    }
+
+    /// <summary>Records between the fetch position and the partition's end, per owned partition, about once a second.</summary>
+    private void MeasureLag(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        var now = Environment.TickCount64;
+        if (now - _lagMeasuredAtMs < 1000) return;
+        _lagMeasuredAtMs = now;
+        var lag = new Dictionary<TopicPartition, long>();
+        foreach (var partition in _assignment)
+        {
+            // Both come from the client's cache (no broker round trip); invalid until the first fetch.
+            var end = consumer.GetWatermarkOffsets(partition).High;
+            var position = consumer.Position(partition);
+            if (end.IsSpecial || position.IsSpecial) continue;
+            lag[partition] = Math.Max(0, end.Value - position.Value);
+        }
+        _lag = lag;
     }
 
     private void ServeCommits(IConsumer<byte[]?, byte[]?> consumer)

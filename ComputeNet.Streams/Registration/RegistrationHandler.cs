@@ -18,7 +18,6 @@ public sealed class RegistrationHandler(IActorRef nodeRegion, KafkaPublisher pub
 {
     private static readonly Meter Meter = new("ComputeNet.Registration");
     private static readonly Counter<long> Processed = Meter.CreateCounter<long>("computenet_registrations_total", description: "registration records processed, by outcome");
-    private static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("computenet_deadletters_total", description: "records dead-lettered, by source and reason");
 
     public async Task HandleAsync(CommittableMessage message)
     {
@@ -43,19 +42,10 @@ public sealed class RegistrationHandler(IActorRef nodeRegion, KafkaPublisher pub
                     message.Key, message.Value, clock.GetUtcNow());
                 await Publish(settings.Topics.DeadLetter, message.Key, letter.ToJsonBytes());
                 Processed.Add(1, new KeyValuePair<string, object?>("outcome", "dead-lettered"));
-                DeadLettered.Add(1, new KeyValuePair<string, object?>("source", record.Topic), new KeyValuePair<string, object?>("reason", ReasonClass(invalid.Reason)));
+                DeadLetterMetrics.Add(record.Topic, invalid.Reason);
                 break;
         }
     }
 
     private Task Publish(string topic, string? key, byte[] value) => publisher.PublishAsync(topic, key, value);
-
-    /// <summary>A low-cardinality label for metrics: the kind of problem, not its details.</summary>
-    private static string ReasonClass(string reason) =>
-        reason.StartsWith("malformed JSON", StringComparison.Ordinal) ? "malformed-json"
-        : reason.StartsWith("record is", StringComparison.Ordinal) ? "oversized"
-        : reason.Contains("missing required field", StringComparison.Ordinal) ? "missing-field"
-        : reason.Contains("out of range", StringComparison.Ordinal) ? "out-of-range"
-        : reason.Contains("unknown tier", StringComparison.Ordinal) ? "unknown-tier"
-        : "schema";
 }

@@ -3,6 +3,7 @@ using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
+using ComputeNet.Actors.Topology;
 using Shouldly;
 using Xunit;
 
@@ -19,6 +20,11 @@ public sealed class SerializerTests : IDisposable
 
     private static readonly AgentCredentials Agent = new("agent-edge-1", "secret-token", 5000);
     private static readonly DateTimeOffset At = new(2026, 11, 25, 4, 0, 0, TimeSpan.Zero);
+    private static readonly NodeUsageSample Usage = new(42, 1_795_000_000_000, 3.5, 12, 120, 0.5, 180, true);
+    private static readonly NodeUsageWindow Window = new(1_795_000_000_000, 1_795_000_004_000, 5, 3.1, 3.9, 11.5, 120, 0.4, 175);
+    private static readonly LinkSample Link = new(7, 1_795_000_000_000, 10_000, 6_500, 12.5, 0.001, true);
+    private static readonly LinkState LinkState = new("edge-1", "cloud-1", true, null, At, Link, 8, At,
+        new Dictionary<string, long> { ["edge-1"] = 7 }, [Link]);
 
     /// <summary>One sample of every type the serializer owns; the test below fails when a type is added without one.</summary>
     public static readonly IReadOnlyList<object> Samples =
@@ -26,13 +32,40 @@ public sealed class SerializerTests : IDisposable
         new NodeEvents.NodeRegistered(Spec, Agent, At),
         new NodeEvents.NodeUpdated(Spec with { CpuCores = 16 }, At),
         new NodeEvents.NodeDeregistered("edge-1", At),
-        new NodeState("edge-1", NodeLifecycle.Registered, Spec, Agent, At, At.AddMinutes(1), 3),
+        new NodeState("edge-1", NodeLifecycle.Registered, Spec, Agent, At, At.AddMinutes(1), 3)
+        {
+            Health = NodeHealth.Up,
+            HealthChangedAt = At,
+            Telemetry = new NodeTelemetryState(42, 100, Usage, [Window]),
+        },
+        new NodeEvents.NodeWentDown("edge-1", "no telemetry for 30 s", At),
+        new NodeEvents.NodeCameUp("edge-1", At),
+        new NodeCommands.RecordNodeTelemetry("edge-1", "secret-token", [Usage, Usage with { Seq = 43 }]),
+        new NodeCommands.CheckpointTelemetry("edge-1", 43),
+        new NodeCommands.AuthenticateAgent("edge-1", "secret-token"),
+        new NodeQueries.GetNodeTelemetry("edge-1"),
+        new NodeReplies.NodeTelemetryRecorded("edge-1", 1, 1, 43, [new SampleRejection(1, 44, "over capacity")]),
+        new NodeReplies.TelemetryCheckpointed("edge-1", 43),
+        new NodeReplies.AgentAuthentication("edge-1", false, "agentToken does not match"),
+        new NodeReplies.NodeTelemetryView("edge-1", NodeHealth.Up, At, 43, 100, Usage, [Window]),
+        new TopologyEvents.LinkWentDown("edge-1", "cloud-1", "no telemetry for 30 s", At),
+        new TopologyEvents.LinkCameUp("edge-1", "cloud-1", At),
+        new TopologySnapshot([LinkState]),
+        new TopologyCommands.RecordLinkTelemetry("edge-1", "cloud-1", "edge-1", [Link]),
+        new TopologyCommands.CheckpointTopology(),
+        new TopologyQueries.GetTopology(),
+        new TopologyQueries.GetPath("edge-1", "cloud-1"),
+        new TopologyReplies.LinkTelemetryRecorded("edge-1", "cloud-1", 1, 0, 7),
+        new TopologyReplies.TopologyCheckpointed(),
+        new TopologyReplies.LinkView("edge-1", "cloud-1", true, null, At, Link, 8, At),
+        new TopologyReplies.TopologyView([new TopologyReplies.LinkView("edge-1", "cloud-1", false, "down", At, null, 0, At)]),
+        new TopologyReplies.PathView("edge-1", "cloud-1", new NetworkPath(["edge-1", "cloud-1"], 12.5, 6_500, 0.001)),
         new NodeCommands.RegisterNode(Spec),
         new NodeCommands.DeregisterNode("edge-1"),
         new NodeQueries.GetNode("edge-1"),
         new NodeReplies.RegistrationAccepted("edge-1", RegistrationOutcome.Updated, Agent),
         new NodeReplies.DeregistrationAccepted("edge-1", true),
-        new NodeReplies.NodeView("edge-1", Spec, "agent-edge-1", NodeLifecycle.Registered, At, At, 2),
+        new NodeReplies.NodeView("edge-1", Spec, "agent-edge-1", NodeLifecycle.Registered, At, At, 2) { Health = NodeHealth.Down, Usage = Usage },
         new NodeReplies.NodeNotFound("edge-9"),
         new AppEvents.AppSubmitted("ar-1", "ar", "{\"name\":\"ar\"}", At),
         new AppEvents.AppDecomposed("ar-1", "{\"granularities\":[]}", "edge: 3 subtask(s)", At),
@@ -63,6 +96,7 @@ public sealed class SerializerTests : IDisposable
             var manifest = serializer.Manifest(sample);
             var copy = serializer.FromBinary(serializer.ToBinary(sample), manifest);
             copy.ShouldBe(sample, $"round trip of {sample.GetType().Name}");
+            serializer.ToBinary(copy).ShouldBe(serializer.ToBinary(sample), $"re-serialised {sample.GetType().Name}");
         }
     }
 

@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.Streams;
+using ComputeNet.Actors.Model;
+using ComputeNet.Actors.Nodes;
+using ComputeNet.Actors.Topology;
+using ComputeNet.Host.Hosting;
+using ComputeNet.Streams;
+using ComputeNet.Streams.Kafka;
+using ComputeNet.Streams.Telemetry;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+
+namespace ComputeNet.Host.Cli;
+
+/// <summary>
+/// computenet bench ingest: the same records through (a) a plain Confluent consume loop that parses each
+/// record, and (b) the full telemetry pipeline (consume, validate, aggregate, apply to NodeActors,
+/// snapshot, commit), in one process on the embedded Kafka. Records are produced while they are consumed
+/// (the mock broker keeps only ~5 MiB per partition), with the producer kept a bounded lead ahead.
+/// </summary>
+public static class IngestBench
+{
+    private const int Partitions = 8;
+    private const int MaxLeadRecords = 40_000;
+    private static long _produced;
+
+    public sealed record Figures(
+        int Nodes,
+        int Records,
+        double BaselineRecordsPerS,
+        double PipelineRecordsPerS,
+        double Ratio,
+        double PeakWorkingSetMb,
+        long RecordsLost,
+        long RecordsDeadLettered,
+        double BaselineSeconds,
+        double PipelineSeconds,
+        string Persistence);
+
+    public static async Task<object> RunAsync(CliArgs args)
+    {
+        var nodes = args.IntOption("nodes", 10_000);
+        var records = args.IntOption("records", 500_000);
+        var persistence = args.Option("persistence") ?? "sqlite";
+        if (nodes < 1 || records < nodes) throw new CliException("--records must be at least --nodes, and --nodes at least 1");
+
+        var data = Path.Combine(Path.GetTempPath(), $"computenet-bench-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(data);
+        using var kafka = EmbeddedKafka.Start(0);
+        var topics = new TopicNames
+        {
+            NodeTelemetry = "bench.node-telemetry", LinkTelemetry = "bench.link-telemetry", DeadLetter = "bench.deadletter",
+        };
+        foreach (var topic in new[] { "bench.baseline", topics.NodeTelemetry, topics.LinkTelemetry, topics.DeadLetter })
+            kafka.CreateTopic(topic, Partitions);
+
+        var db = PersistenceSetup.Resolve(new PersistenceOptions(), data);
+        var cluster = new ClusterNodeOptions();
+        using var host = new HostBuilder()
+            .ConfigureServices(services => services.AddAkka("bench", (akka, _) =>
+            {
+                akka.WithComputeNetSerialization();
+                if (persistence == "sqlite") akka.WithComputeNetPersistence(db);
+                else akka.AddHocon("""
+                    akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+                    akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+                    """, Akka.Hosting.HoconAddMode.Prepend);
+                akka.WithComputeNetCluster(cluster)
+                    .WithComputeNetNodes(cluster, new NodeActorSettings { SilenceTimeout = TimeSpan.FromMinutes(10) })
+                    .WithComputeNetTopology(new TopologyActorSettings());
+            }))
+            .Build();
+        await host.StartAsync();
+        try
+        {
+            var system = (ActorSystem)host.Services.GetService(typeof(ActorSystem))!;
+            var region = await ((IRequiredActor<NodeRegion>)host.Services.GetService(typeof(IRequiredActor<NodeRegion>))!).GetAsync();
+            var topology = await ((IRequiredActor<TopologyKey>)host.Services.GetService(typeof(IRequiredActor<TopologyKey>))!).GetAsync();
+
+            Console.Error.WriteLine($"registering {nodes} nodes ...");
+            var tokens = await Register(region, nodes);
+            var generator = new RecordGenerator(tokens);
+
+            Console.Error.WriteLine($"baseline: plain consume + parse of {records} records ...");
+            var baseline = await Baseline(kafka, "bench.baseline", new RecordGenerator(tokens), records);
+
+            Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, snapshot, commit of {records} records ...");
+            var (pipelineSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, generator, records);
+
+            long applied = 0;
+            foreach (var chunk in tokens.Keys.Chunk(500))
+            {
+                var views = await Task.WhenAll(chunk.Select(id =>
+                    region.Ask<NodeReplies.NodeTelemetryView>(new NodeQueries.GetNodeTelemetry(id), TimeSpan.FromSeconds(30))));
+                applied += views.Sum(v => v.AppliedSamples);
+            }
+
+            var baselineRate = records / baseline;
+            var pipelineRate = records / pipelineSeconds;
+            return new Figures(nodes, records, Math.Round(baselineRate), Math.Round(pipelineRate), Math.Round(pipelineRate / baselineRate, 3),
+                Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1), records - applied, deadLettered,
+                Math.Round(baseline, 2), Math.Round(pipelineSeconds, 2), persistence == "sqlite" ? "sqlite (snapshots at every checkpoint)" : "in-memory");
+        }
+        finally
+        {
+            await host.StopAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(data, true); } catch (IOException) { }
+        }
+    }
+
+    private static async Task<Dictionary<string, string>> Register(IActorRef region, int nodes)
+    {
+        var tokens = new Dictionary<string, string>();
+        foreach (var chunk in Enumerable.Range(0, nodes).Chunk(500))
+        {
+            var accepted = await Task.WhenAll(chunk.Select(i => region.Ask<NodeReplies.RegistrationAccepted>(
+                new NodeCommands.RegisterNode(new NodeSpec($"bench-{i:D5}", $"region-{i % 16}", (NodeTier)(i % 3), 64, 256, 4000, 4, 0.99, 120, 600,
+                    NodeSpec.DefaultCpuMipsPerCore, new Dictionary<string, string>())), TimeSpan.FromSeconds(60))));
+            foreach (var a in accepted) tokens[a.NodeId] = a.Agent.AgentToken;
+        }
+        return tokens;
+    }
+
+    /// <summary>Plausible machines: a slow daily-ish wave per node plus noise, within the registered capacity.</summary>
+    private sealed class RecordGenerator(Dictionary<string, string> tokens)
+    {
+        private readonly (string Id, string Token)[] _nodes = tokens.Select(t => (t.Key, t.Value)).ToArray();
+        private readonly long[] _seq = new long[tokens.Count];
+        private readonly Random _random = new(42);
+        private int _next;
+
+        public (string Key, byte[] Value) Next()
+        {
+            var index = _next++ % _nodes.Length;
+            var (id, token) = _nodes[index];
+            var seq = ++_seq[index];
+            var load = 0.5 + 0.35 * Math.Sin(seq / 20.0 + index) + 0.1 * (_random.NextDouble() - 0.5);
+            var json = $"{{\"nodeId\":\"{id}\",\"agentToken\":\"{token}\",\"seq\":{seq},\"ts\":{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}," +
+                       $"\"cpuUsedCores\":{64 * load:F2},\"memoryUsedGb\":{256 * (0.3 + 0.4 * load):F1},\"storageUsedGb\":{1200 + index % 500}," +
+                       $"\"gpuUsed\":{4 * load:F2},\"powerW\":{120 + 480 * load:F0},\"up\":true}}";
+            return (id, Encoding.UTF8.GetBytes(json));
+        }
+    }
+
+    /// <summary>Produces <paramref name="records"/> records, never more than the lead ahead of what <paramref name="consumed"/> reports.</summary>
+    private static Task Produce(EmbeddedKafka kafka, string topic, RecordGenerator generator, int records, Func<long> consumed, CancellationToken cancel) =>
+        Task.Factory.StartNew(() =>
+        {
+            using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
+            {
+                BootstrapServers = kafka.BootstrapServers, LingerMs = 20, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 200_000,
+                CompressionType = CompressionType.None,
+            }).Build();
+            for (var i = 0; i < records && !cancel.IsCancellationRequested; i++)
+            {
+                while (i - consumed() > MaxLeadRecords && !cancel.IsCancellationRequested) Thread.Sleep(1);
+                var (key, value) = generator.Next();
+                while (true)
+                {
+                    try
+                    {
+                        producer.Produce(topic, new Message<string, byte[]> { Key = key, Value = value });
+                        Interlocked.Increment(ref _produced);
+                        break;
+                    }
+                    catch (ProduceException<string, byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                    {
+                        producer.Poll(TimeSpan.FromMilliseconds(10));
+                    }
+                }
+            }
+            producer.Flush(TimeSpan.FromSeconds(60));
+        }, TaskCreationOptions.LongRunning);
+
+    private static async Task<double> Baseline(EmbeddedKafka kafka, string topic, RecordGenerator generator, int records)
+    {
+        long consumed = 0;
+        using var cancel = new CancellationTokenSource();
+        var limits = TelemetryLimits.Default with { MaxRecordBytes = 16 * 1024 };
+        var producing = Produce(kafka, topic, generator, records, () => Interlocked.Read(ref consumed), cancel.Token);
+        var elapsed = await Task.Factory.StartNew(() =>
+        {
+            using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+            {
+                BootstrapServers = kafka.BootstrapServers, GroupId = "bench-baseline", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
+            }).Build();
+            consumer.Subscribe(topic);
+            Stopwatch? clock = null;
+            long valid = 0;
+            while (Interlocked.Read(ref consumed) < records)
+            {
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (result?.Message is null) continue;
+                clock ??= Stopwatch.StartNew();
+                var key = result.Message.Key is { } k ? Encoding.UTF8.GetString(k) : null;
+                if (TelemetryParser.ParseNode(key, result.Message.Value, result.Message.Value is null, DateTimeOffset.UtcNow, limits).IsValid) valid++;
+                Interlocked.Increment(ref consumed);
+            }
+            consumer.Close();
+            return clock!.Elapsed.TotalSeconds;
+        }, TaskCreationOptions.LongRunning);
+        await producing;
+        return elapsed;
+    }
+
+    private static async Task<(double Seconds, long DeadLettered)> Pipeline(
+        EmbeddedKafka kafka, ActorSystem system, IActorRef region, IActorRef topology, TopicNames topics, RecordGenerator generator, int records)
+    {
+        var connection = new KafkaConnection(kafka.BootstrapServers);
+        using var publisher = new KafkaPublisher(new ProducerSettings(connection));
+        var settings = new TelemetrySettings(topics, TimeSpan.FromSeconds(60));
+        var handler = new TelemetryHandler(region, topology, publisher, settings, TimeProvider.System);
+        var committed = new Dictionary<TopicPartition, long>();
+        var allCommitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Stopwatch? clock = null;
+        var firstRecord = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        using var cancel = new CancellationTokenSource();
+        var producing = Produce(kafka, topics.NodeTelemetry, generator, records, () => handler.RecordsParsed, cancel.Token);
+        IKafkaControl? control = null;
+        var progress = Environment.GetEnvironmentVariable("COMPUTENET_BENCH_PROGRESS") is not null;
+        var (killSwitch, completion) = TelemetryPipeline.Run(system.Materializer(),
+            new ConsumerSettings(connection, "bench-pipeline") { BufferSize = 10_000, Properties = new Dictionary<string, string> { ["fetch.wait.max.ms"] = "10" } }, handler, settings, region, topology,
+            onConsumer: c => control = c,
+            onCommitted: offsets =>
+            {
+                lock (committed)
+                {
+                    foreach (var o in offsets) committed[o.TopicPartition] = o.Offset.Value;
+                    if (committed.Values.Sum() >= records) allCommitted.TrySetResult();
+                }
+            });
+        // The clock starts with the first record, as the baseline's does.
+        _ = Task.Run(async () =>
+        {
+            while (handler.RecordsParsed == 0) await Task.Delay(1);
+            clock = Stopwatch.StartNew();
+            firstRecord.TrySetResult();
+        });
+        await firstRecord.Task;
+        if (progress)
+            _ = Task.Run(async () =>
+            {
+                while (!allCommitted.Task.IsCompleted)
+                {
+                    long done;
+                    lock (committed) done = committed.Values.Sum();
+                    Console.Error.WriteLine($"{clock!.Elapsed.TotalSeconds:F1} s: parsed {handler.RecordsParsed}, buffered {control?.Buffered}, committed {done}, produced {Interlocked.Read(ref _produced)}");
+                    await Task.Delay(500);
+                }
+            });
+        await allCommitted.Task.WaitAsync(TimeSpan.FromMinutes(15));
+        var seconds = clock!.Elapsed.TotalSeconds;
+        await producing;
+        killSwitch.Shutdown();
+        await completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        using var admin = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = "bench-admin" }).Build();
+        var deadLettered = Enumerable.Range(0, Partitions)
+            .Sum(p => admin.QueryWatermarkOffsets(new TopicPartition(topics.DeadLetter, p), TimeSpan.FromSeconds(5)).High.Value);
+        return (seconds, deadLettered);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using ComputeNet.Actors.Nodes;
+using ComputeNet.Actors.Topology;
+using ComputeNet.Streams.DeadLetters;
+using ComputeNet.Streams.Kafka;
+using static ComputeNet.Actors.Nodes.NodeReplies;
+using static ComputeNet.Actors.Topology.TopologyReplies;
+
+namespace ComputeNet.Streams.Telemetry;
+
+public sealed record TelemetrySettings(TopicNames Topics, TimeSpan AskTimeout)
+{
+    public TelemetryLimits Limits { get; init; } = TelemetryLimits.Default;
+
+    /// <summary>The tumbling aggregation interval: windows close at least this often.</summary>
+    public TimeSpan AggregationInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A window closes early at this many records: the bound on what the stream holds in memory.</summary>
+    public int MaxRecordsPerWindow { get; init; } = 20_000;
+
+    /// <summary>How often applied telemetry is made durable (snapshots) and its offsets committed.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>What one applied window leaves to the checkpoint: the nodes it touched (with the seq they reached) and its offsets.</summary>
+public sealed record WindowApplied(IReadOnlyDictionary<string, long> NodesHighestSeq, bool TopologyTouched, IReadOnlyList<CommittableOffset> Offsets, int Records);
+
+/// <summary>
+/// Applies a window: node batches to their NodeActors, link batches to the topology after the
+/// reporter is authenticated by its NodeActor, and rejected records to the dead-letter topic. The task
+/// completes when every effect is applied and every dead letter acknowledged by Kafka.
+/// </summary>
+public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, KafkaPublisher publisher, TelemetrySettings settings, TimeProvider clock)
+{
+    private static readonly Meter Meter = new("ComputeNet.Telemetry");
+    private static readonly Counter<long> Records = Meter.CreateCounter<long>("computenet_telemetry_records_total", description: "telemetry records ingested, by topic and outcome (applied, duplicate, dead-lettered)");
+    private static readonly Counter<long> Windows = Meter.CreateCounter<long>("computenet_telemetry_windows_total", description: "aggregation windows applied");
+
+    public Parsed<NodeTelemetry> ParseNode(CommittableMessage message) =>
+        TelemetryParser.ParseNode(message.Key, message.Value, message.Value is null, clock.GetUtcNow(), settings.Limits);
+
+    private long _recordsParsed;
+
+    /// <summary>Records that entered the pipeline (the benchmark paces its producer by it).</summary>
+    public long RecordsParsed => Interlocked.Read(ref _recordsParsed);
+
+    public TelemetryRecord<CommittableMessage> Parse(CommittableMessage message)
+    {
+        Interlocked.Increment(ref _recordsParsed);
+        try
+        {
+            return ParseChecked(message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
+        {
+            // A record must never stop the pipeline: whatever the parser chokes on is dead-lettered.
+            return new TelemetryRecord<CommittableMessage>(message, null, null, $"malformed JSON: {e.Message}");
+        }
+    }
+
+    private TelemetryRecord<CommittableMessage> ParseChecked(CommittableMessage message)
+    {
+        var now = clock.GetUtcNow();
+        if (message.Record.Topic == settings.Topics.LinkTelemetry)
+        {
+            var link = TelemetryParser.ParseLink(message.Key, message.Value, message.Value is null, now, settings.Limits);
+            return new TelemetryRecord<CommittableMessage>(message, null, link.Value, link.Reason);
+        }
+        var node = TelemetryParser.ParseNode(message.Key, message.Value, message.Value is null, now, settings.Limits);
+        return new TelemetryRecord<CommittableMessage>(message, node.Value, null, node.Reason);
+    }
+
+    public async Task<WindowApplied> ApplyAsync(TelemetryWindow<CommittableMessage> window)
+    {
+        var deadLetters = new List<Task>();
+        foreach (var (message, reason) in window.Invalid) deadLetters.Add(DeadLetter(message, reason));
+
+        var nodeTasks = window.Nodes.Select(ApplyNodeBatch).ToList();
+        var linkTasks = window.Links.Select(ApplyLinkBatch).ToList();
+        var nodeResults = await Task.WhenAll(nodeTasks);
+        var linkResults = await Task.WhenAll(linkTasks);
+
+        var highest = new Dictionary<string, long>(StringComparer.Ordinal);
+        long applied = 0, duplicates = 0;
+        for (var i = 0; i < nodeResults.Length; i++)
+        {
+            var (batch, recorded) = (window.Nodes[i], nodeResults[i]);
+            applied += recorded.Applied;
+            duplicates += recorded.Duplicates;
+            if (recorded.Applied > 0) highest[batch.NodeId] = Math.Max(highest.GetValueOrDefault(batch.NodeId, -1), recorded.HighestSeq);
+            foreach (var rejection in recorded.Rejections) deadLetters.Add(DeadLetter(batch.Sources[rejection.Index], rejection.Reason));
+        }
+        var topologyTouched = false;
+        foreach (var (linkApplied, linkDuplicates, rejections) in linkResults)
+        {
+            applied += linkApplied;
+            duplicates += linkDuplicates;
+            topologyTouched |= linkApplied > 0;
+            foreach (var (message, reason) in rejections) deadLetters.Add(DeadLetter(message, reason));
+        }
+        await Task.WhenAll(deadLetters);
+
+        if (applied > 0) Records.Add(applied, new KeyValuePair<string, object?>("outcome", "applied"));
+        if (duplicates > 0) Records.Add(duplicates, new KeyValuePair<string, object?>("outcome", "duplicate"));
+        if (deadLetters.Count > 0) Records.Add(deadLetters.Count, new KeyValuePair<string, object?>("outcome", "dead-lettered"));
+        Windows.Add(1);
+        return new WindowApplied(highest, topologyTouched, LastOffsets(window), window.Records);
+    }
+
+    private Task<NodeTelemetryRecorded> ApplyNodeBatch(NodeBatch<CommittableMessage> batch) =>
+        nodeRegion.Ask<NodeTelemetryRecorded>(new NodeCommands.RecordNodeTelemetry(batch.NodeId, batch.AgentToken, batch.Samples), settings.AskTimeout);
+
+    private async Task<(int Applied, int Duplicates, IReadOnlyList<(CommittableMessage, string)> Rejections)> ApplyLinkBatch(LinkBatch<CommittableMessage> batch)
+    {
+        // A node may report only its own links: the token must be the src's or the dst's agent token.
+        var bySrc = await nodeRegion.Ask<AgentAuthentication>(new NodeCommands.AuthenticateAgent(batch.Src, batch.AgentToken), settings.AskTimeout);
+        var reporter = bySrc.Accepted ? batch.Src : null;
+        AgentAuthentication? byDst = null;
+        if (reporter is null)
+        {
+            byDst = await nodeRegion.Ask<AgentAuthentication>(new NodeCommands.AuthenticateAgent(batch.Dst, batch.AgentToken), settings.AskTimeout);
+            if (byDst.Accepted) reporter = batch.Dst;
+        }
+        if (reporter is null)
+        {
+            var reason = $"agentToken is not that of either endpoint, and a node may only report links it is an endpoint of (src: {bySrc.Reason}; dst: {byDst!.Reason})";
+            return (0, 0, batch.Sources.Select(s => (s, reason)).ToList());
+        }
+        var recorded = await topology.Ask<LinkTelemetryRecorded>(
+            new TopologyCommands.RecordLinkTelemetry(batch.Src, batch.Dst, reporter, batch.Samples), settings.AskTimeout);
+        return (recorded.Applied, recorded.Duplicates, []);
+    }
+
+    private Task DeadLetter(CommittableMessage message, string reason)
+    {
+        var record = message.Record;
+        var letter = DeadLetterRecord.Create(reason, record.Topic, record.Partition.Value, record.Offset.Value, message.Key, message.Value, clock.GetUtcNow());
+        DeadLetterMetrics.Add(record.Topic, reason);
+        return publisher.PublishAsync(settings.Topics.DeadLetter, message.Key, letter.ToJsonBytes());
+    }
+
+    /// <summary>The highest offset per consumer and partition: committing it covers the whole window.</summary>
+    private static IReadOnlyList<CommittableOffset> LastOffsets(TelemetryWindow<CommittableMessage> window)
+    {
+        var last = new Dictionary<(object, Confluent.Kafka.TopicPartition), CommittableOffset>();
+        void See(CommittableMessage m)
+        {
+            var offset = m.CommittableOffset;
+            var key = ((object)offset.Owner, offset.TopicPartitionOffset.TopicPartition);
+            if (!last.TryGetValue(key, out var known) || known.Offset < offset.Offset) last[key] = offset;
+        }
+        foreach (var batch in window.Nodes) batch.Sources.ForEach(See);
+        foreach (var batch in window.Links) batch.Sources.ForEach(See);
+        foreach (var (message, _) in window.Invalid) See(message);
+        return last.Values.ToList();
+    }
+}

@@ -1,0 +1,80 @@
+using Akka;
+using Akka.Actor;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using ComputeNet.Actors.Nodes;
+using ComputeNet.Actors.Topology;
+using ComputeNet.Streams.Kafka;
+using Confluent.Kafka;
+
+namespace ComputeNet.Streams.Telemetry;
+
+/// <summary>
+/// node and link telemetry → parse and validate → tumbling windows grouped by entity → NodeActors and
+/// the topology (Ask: back-pressure) → dead letters → checkpoint (snapshots) → commit.
+/// <para>
+/// At-least-once end to end: a window's offsets are committed only after it is applied and the touched
+/// actors have snapshotted it; after a crash the uncommitted records are replayed and the actors' highest
+/// applied seq makes the replay change nothing twice. Windows are applied one at a time, in order, so
+/// per-partition (and per-node) order holds. Everything from the consumer to the committer restarts with
+/// back-off on a failure (broker away, failed commit, Ask timeout) from the last committed offsets.
+/// </para>
+/// </summary>
+public static class TelemetryPipeline
+{
+    public static (UniqueKillSwitch KillSwitch, Task Completion) Run(
+        IMaterializer materializer, ConsumerSettings consumer, TelemetryHandler handler, TelemetrySettings settings,
+        IActorRef nodeRegion, IActorRef topology, Action<IKafkaControl>? onConsumer = null, Action<IReadOnlyList<TopicPartitionOffset>>? onCommitted = null)
+    {
+        var restarting = RestartSource.OnFailuresWithBackoff(
+            () => Windows(consumer, handler, settings, nodeRegion, topology, onConsumer)
+                .Via(KafkaCommitter.Flow(CommitterSettings.Default with { MaxInterval = TimeSpan.FromMilliseconds(200) })),
+            RestartSettings.Create(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2));
+
+        return restarting
+            .ViaMaterialized(KillSwitches.Single<IReadOnlyList<TopicPartitionOffset>>(), Keep.Right)
+            .ToMaterialized(Sink.ForEach<IReadOnlyList<TopicPartitionOffset>>(committed => onCommitted?.Invoke(committed)), Keep.Both)
+            .MapMaterializedValue(pair => (pair.Item1, (Task)pair.Item2))
+            .Run(materializer);
+    }
+
+    /// <summary>The stream up to the offsets ready to commit (exposed for tests that commit themselves).</summary>
+    public static Source<CommittableOffset, NotUsed> Windows(
+        ConsumerSettings consumer, TelemetryHandler handler, TelemetrySettings settings, IActorRef nodeRegion, IActorRef topology,
+        Action<IKafkaControl>? onConsumer = null) =>
+        KafkaSource.Committable(consumer, settings.Topics.NodeTelemetry, settings.Topics.LinkTelemetry)
+            .MapMaterializedValue(control =>
+            {
+                onConsumer?.Invoke(control);
+                return NotUsed.Instance;
+            })
+            .Select(handler.Parse)
+            // Async boundaries: consuming and parsing, applying, and checkpointing each run in their own
+            // interpreter, so a window being applied never stalls the consumer.
+            .Async()
+            .GroupedWithin(settings.MaxRecordsPerWindow, settings.AggregationInterval)
+            .Select(records => TelemetryWindow<CommittableMessage>.Build(records as IReadOnlyList<TelemetryRecord<CommittableMessage>> ?? records.ToList()))
+            .SelectAsync(1, handler.ApplyAsync)
+            .Async()
+            .GroupedWithin(1000, settings.CheckpointInterval)
+            .SelectAsync(1, applied => Checkpoint(applied.ToList(), nodeRegion, topology, settings.AskTimeout))
+            .SelectMany(offsets => offsets);
+
+    /// <summary>Snapshots every node (and the topology) the windows touched, then releases their offsets.</summary>
+    private static async Task<IReadOnlyList<CommittableOffset>> Checkpoint(
+        List<WindowApplied> windows, IActorRef nodeRegion, IActorRef topology, TimeSpan timeout)
+    {
+        var highest = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var window in windows)
+        foreach (var (node, seq) in window.NodesHighestSeq)
+            highest[node] = Math.Max(highest.GetValueOrDefault(node, -1), seq);
+
+        var checkpoints = highest
+            .Select(pair => (Task)nodeRegion.Ask<NodeReplies.TelemetryCheckpointed>(new NodeCommands.CheckpointTelemetry(pair.Key, pair.Value), timeout))
+            .ToList();
+        if (windows.Any(w => w.TopologyTouched))
+            checkpoints.Add(topology.Ask<TopologyReplies.TopologyCheckpointed>(new TopologyCommands.CheckpointTopology(), timeout));
+        await Task.WhenAll(checkpoints);
+        return windows.SelectMany(w => w.Offsets).ToList();
+    }
+}

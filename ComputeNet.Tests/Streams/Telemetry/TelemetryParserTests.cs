@@ -1,0 +1,88 @@
+using System.Text;
+using ComputeNet.Streams.Telemetry;
+using Shouldly;
+using Xunit;
+
+namespace ComputeNet.Tests.Streams.Telemetry;
+
+public sealed class TelemetryParserTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 25, 5, 0, 0, TimeSpan.Zero);
+    private static readonly long NowMs = Now.ToUnixTimeMilliseconds();
+
+    public static string NodeJson(string nodeId = "edge-1", long seq = 1, long? ts = null, string cpu = "3.5", string token = "tok") =>
+        $"{{\"nodeId\":\"{nodeId}\",\"agentToken\":\"{token}\",\"seq\":{seq},\"ts\":{ts ?? NowMs},\"cpuUsedCores\":{cpu},\"memoryUsedGb\":12," +
+        "\"storageUsedGb\":100,\"gpuUsed\":0,\"powerW\":150,\"up\":true}";
+
+    private static Parsed<NodeTelemetry> Node(string json, string? key = "edge-1") =>
+        TelemetryParser.ParseNode(key, Encoding.UTF8.GetBytes(json), false, Now, TelemetryLimits.Default);
+
+    private static Parsed<LinkTelemetry> Link(string json, string? key = null) =>
+        TelemetryParser.ParseLink(key, Encoding.UTF8.GetBytes(json), false, Now, TelemetryLimits.Default);
+
+    [Fact]
+    public void Valid_node_report_parses_with_units()
+    {
+        var parsed = Node(NodeJson());
+        parsed.Reason.ShouldBeNull();
+        parsed.Value!.NodeId.ShouldBe("edge-1");
+        parsed.Value.AgentToken.ShouldBe("tok");
+        parsed.Value.Sample.CpuUsedCores.ShouldBe(3.5);
+        parsed.Value.Sample.TimestampMs.ShouldBe(NowMs);
+    }
+
+    [Theory]
+    [InlineData("{\"nodeId\":", "malformed JSON")]
+    [InlineData("[1,2]", "expected a JSON object")]
+    [InlineData("{\"nodeId\":\"edge-1\"}", "missing required field 'agentToken'")]
+    public void Broken_node_reports_say_why(string json, string reason) => Node(json).Reason!.ShouldContain(reason);
+
+    [Fact]
+    public void Negative_nan_and_out_of_range_values_are_rejected()
+    {
+        Node(NodeJson(cpu: "-1")).Reason!.ShouldContain("'cpuUsedCores' = -1 is out of range");
+        Node(NodeJson(cpu: "\"NaN\"")).Reason!.ShouldContain("'cpuUsedCores' must be a finite number in cores");
+        Node(NodeJson(cpu: "1e9")).Reason!.ShouldContain("out of range");
+    }
+
+    [Fact]
+    public void Timestamps_far_in_the_future_or_stale_are_rejected()
+    {
+        Node(NodeJson(ts: NowMs + 3_600_000)).Reason!.ShouldContain("3600 s in the future");
+        Node(NodeJson(ts: NowMs / 1000)).Reason!.ShouldContain("staler than the limit");
+        Node(NodeJson(ts: NowMs - 60_000)).IsValid.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Key_must_match_node_and_oversized_records_are_rejected()
+    {
+        Node(NodeJson(), key: "edge-2").Reason!.ShouldContain("record key 'edge-2' does not match nodeId 'edge-1'");
+        var big = NodeJson().Replace("\"up\":true", "\"up\":true,\"pad\":\"" + new string('x', 20_000) + "\"");
+        Node(big).Reason!.ShouldStartWith("record is");
+        TelemetryParser.ParseNode("edge-1", null, true, Now, TelemetryLimits.Default).Reason!.ShouldContain("tombstone");
+    }
+
+    [Fact]
+    public void Several_problems_are_reported_together()
+    {
+        var reason = Node("{\"nodeId\":\"edge-1\",\"agentToken\":\"t\",\"seq\":-3,\"ts\":1,\"cpuUsedCores\":1}").Reason!;
+        reason.ShouldContain("'seq' must be a whole number ≥ 0");
+        reason.ShouldContain("staler");
+        reason.ShouldContain("missing required field 'memoryUsedGb' (GB)");
+        reason.ShouldContain("missing required field 'up'");
+    }
+
+    private static string LinkJson(string src = "a", string dst = "b", string loss = "0.01", string available = "400") =>
+        $"{{\"src\":\"{src}\",\"dst\":\"{dst}\",\"agentToken\":\"tok\",\"seq\":5,\"ts\":{NowMs},\"capacityMbps\":1000," +
+        $"\"availableMbps\":{available},\"latencyMs\":4.2,\"lossRate\":{loss},\"up\":true}}";
+
+    [Fact]
+    public void Link_reports_check_loss_bandwidth_endpoints_and_key()
+    {
+        Link(LinkJson(), "a|b").Value!.Sample.LatencyMs.ShouldBe(4.2);
+        Link(LinkJson(loss: "1.5")).Reason!.ShouldContain("'lossRate' = 1.5 is out of range");
+        Link(LinkJson(available: "2000")).Reason!.ShouldContain("availableMbps (2000 Mbit/s) exceeds capacityMbps (1000 Mbit/s)");
+        Link(LinkJson(dst: "a")).Reason!.ShouldContain("src and dst are both 'a'");
+        Link(LinkJson(), "b|a").Reason!.ShouldContain("does not match 'a|b' (src|dst)");
+    }
+}
