@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace ComputeNet.Streams.DeadLetters;
@@ -6,10 +7,17 @@ namespace ComputeNet.Streams.DeadLetters;
 public static class DeadLetterMetrics
 {
     private static readonly Meter Meter = new("ComputeNet.DeadLetters");
-    private static readonly Counter<long> DeadLettered = Meter.CreateCounter<long>("computenet_deadletters_total", description: "records dead-lettered, by source and reason");
+    private static readonly ConcurrentDictionary<(string Source, string Reason), long> Counts = new();
+
+    // Observed rather than pushed: prometheus-net's meter adapter exports observable instruments reliably here.
+    private static readonly ObservableCounter<long> DeadLettered = Meter.CreateObservableCounter(
+        "computenet_deadletters_total",
+        () => Counts.Select(c => new Measurement<long>(c.Value,
+            new KeyValuePair<string, object?>("source", c.Key.Source), new KeyValuePair<string, object?>("reason", c.Key.Reason))),
+        description: "records dead-lettered, by source and reason");
 
     public static void Add(string sourceTopic, string reason, long count = 1) =>
-        DeadLettered.Add(count, new KeyValuePair<string, object?>("source", sourceTopic), new KeyValuePair<string, object?>("reason", ReasonClass(reason)));
+        Counts.AddOrUpdate((sourceTopic, ReasonClass(reason)), count, (_, known) => known + count);
 
     /// <summary>A low-cardinality label for metrics: the kind of problem, not its details.</summary>
     public static string ReasonClass(string reason) =>

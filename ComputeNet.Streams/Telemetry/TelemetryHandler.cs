@@ -34,8 +34,17 @@ public sealed record WindowApplied(IReadOnlyDictionary<string, long> NodesHighes
 public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, KafkaPublisher publisher, TelemetrySettings settings, TimeProvider clock)
 {
     private static readonly Meter Meter = new("ComputeNet.Telemetry");
-    private static readonly Counter<long> Records = Meter.CreateCounter<long>("computenet_telemetry_records_total", description: "telemetry records ingested, by topic and outcome (applied, duplicate, dead-lettered)");
-    private static readonly Counter<long> Windows = Meter.CreateCounter<long>("computenet_telemetry_windows_total", description: "aggregation windows applied");
+    private static long _applied, _duplicates, _deadLettered, _windows;
+
+    // Observed rather than pushed: prometheus-net's meter adapter exports observable instruments reliably here.
+    private static readonly ObservableCounter<long> Records = Meter.CreateObservableCounter("computenet_telemetry_records_total", () => new[]
+    {
+        new Measurement<long>(Interlocked.Read(ref _applied), new KeyValuePair<string, object?>("outcome", "applied")),
+        new Measurement<long>(Interlocked.Read(ref _duplicates), new KeyValuePair<string, object?>("outcome", "duplicate")),
+        new Measurement<long>(Interlocked.Read(ref _deadLettered), new KeyValuePair<string, object?>("outcome", "dead-lettered")),
+    }, description: "telemetry records ingested, by outcome (applied, duplicate, dead-lettered); rate() is the ingest rate");
+    private static readonly ObservableCounter<long> Windows = Meter.CreateObservableCounter("computenet_telemetry_windows_total",
+        () => Interlocked.Read(ref _windows), description: "aggregation windows applied");
 
     public Parsed<NodeTelemetry> ParseNode(CommittableMessage message) =>
         TelemetryParser.ParseNode(message.Key, message.Value, message.Value is null, clock.GetUtcNow(), settings.Limits);
@@ -101,10 +110,10 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
         }
         await Task.WhenAll(deadLetters);
 
-        if (applied > 0) Records.Add(applied, new KeyValuePair<string, object?>("outcome", "applied"));
-        if (duplicates > 0) Records.Add(duplicates, new KeyValuePair<string, object?>("outcome", "duplicate"));
-        if (deadLetters.Count > 0) Records.Add(deadLetters.Count, new KeyValuePair<string, object?>("outcome", "dead-lettered"));
-        Windows.Add(1);
+        Interlocked.Add(ref _applied, applied);
+        Interlocked.Add(ref _duplicates, duplicates);
+        Interlocked.Add(ref _deadLettered, deadLetters.Count);
+        Interlocked.Increment(ref _windows);
         return new WindowApplied(highest, topologyTouched, LastOffsets(window), window.Records);
     }
 

@@ -108,6 +108,7 @@ public sealed class TelemetryEndToEndTests
             var metrics = await restarted.Http.GetStringAsync("/metrics");
             metrics.ShouldContain("computenet_telemetry_consumer_lag_records{partition=\"0\",topic=\"computenet.node-telemetry\"}");
             metrics.ShouldContain("computenet_nodes{health=\"up\"} 8");
+            metrics.ShouldContain("computenet_telemetry_records_total{outcome=\"applied\"}");
             (await restarted.GetJsonAsync<JsonObject>("/api/topology"))["nodes"]!.AsArray().Count.ShouldBe(Nodes);
             await restarted.StopAsync();
         }
