@@ -29,8 +29,16 @@ catch (CliException e)
 static async Task<int> RunHost(string[] hostArgs)
 {
     var app = ComputeNetHost.Build(hostArgs);
-    await app.RunAsync();
-    return 0;
+    try
+    {
+        await app.RunAsync();
+        return 0;
+    }
+    catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+    {
+        Console.Error.WriteLine($"computenet: {e.Message} Is another ComputeNet running? Choose another address with --urls.");
+        return 1;
+    }
 }
 
 static int Usage(int exitCode, string? problem = null)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using ComputeNet.Actors.Nodes;
@@ -17,7 +18,12 @@ public sealed record RegistrationSettings(TopicNames Topics, int MaxRecordBytes,
 public sealed class RegistrationHandler(IActorRef nodeRegion, KafkaPublisher publisher, RegistrationSettings settings, TimeProvider clock)
 {
     private static readonly Meter Meter = new("ComputeNet.Registration");
-    private static readonly Counter<long> Processed = Meter.CreateCounter<long>("computenet_registrations_total", description: "registration records processed, by outcome");
+    private static readonly ConcurrentDictionary<string, long> Outcomes = new();
+
+    // Observed rather than pushed: prometheus-net's meter adapter exports observable instruments reliably here.
+    private static readonly ObservableCounter<long> Processed = Meter.CreateObservableCounter("computenet_registrations_total",
+        () => Outcomes.Select(o => new Measurement<long>(o.Value, new KeyValuePair<string, object?>("outcome", o.Key))),
+        description: "registration records processed, by outcome");
 
     public async Task HandleAsync(CommittableMessage message)
     {
@@ -27,13 +33,13 @@ public sealed class RegistrationHandler(IActorRef nodeRegion, KafkaPublisher pub
             case RegistrationRequest.Register register:
                 var accepted = await nodeRegion.Ask<RegistrationAccepted>(new NodeCommands.RegisterNode(register.Spec), settings.AskTimeout);
                 await Publish(settings.Topics.AgentCommands, accepted.NodeId, ProvisionAgent.For(accepted.NodeId, accepted.Agent, settings.Topics).ToJsonBytes());
-                Processed.Add(1, new KeyValuePair<string, object?>("outcome", accepted.Outcome.ToString().ToLowerInvariant()));
+                Count(accepted.Outcome.ToString().ToLowerInvariant());
                 break;
 
             case RegistrationRequest.Deregister deregister:
                 var done = await nodeRegion.Ask<DeregistrationAccepted>(new NodeCommands.DeregisterNode(deregister.NodeId), settings.AskTimeout);
                 if (done.WasRegistered) await Publish(settings.Topics.AgentCommands, done.NodeId, new RetireAgent(done.NodeId).ToJsonBytes());
-                Processed.Add(1, new KeyValuePair<string, object?>("outcome", done.WasRegistered ? "deregistered" : "deregister-unknown"));
+                Count(done.WasRegistered ? "deregistered" : "deregister-unknown");
                 break;
 
             case RegistrationRequest.Invalid invalid:
@@ -41,11 +47,13 @@ public sealed class RegistrationHandler(IActorRef nodeRegion, KafkaPublisher pub
                 var letter = DeadLetterRecord.Create(invalid.Reason, record.Topic, record.Partition.Value, record.Offset.Value,
                     message.Key, message.Value, clock.GetUtcNow());
                 await Publish(settings.Topics.DeadLetter, message.Key, letter.ToJsonBytes());
-                Processed.Add(1, new KeyValuePair<string, object?>("outcome", "dead-lettered"));
+                Count("dead-lettered");
                 DeadLetterMetrics.Add(record.Topic, invalid.Reason);
                 break;
         }
     }
+
+    private static void Count(string outcome) => Outcomes.AddOrUpdate(outcome, 1, (_, known) => known + 1);
 
     private Task Publish(string topic, string? key, byte[] value) => publisher.PublishAsync(topic, key, value);
 }

@@ -82,6 +82,12 @@ public sealed class RegistrationEndToEndTests
             letters[1].Key.ShouldBe("edge-c");
             letters[1].Reason.ShouldContain("unknown tier 'fog'");
 
+            var metrics = await host.Http.GetStringAsync("/metrics");
+            metrics.ShouldContain("outcome=\"registered\"} 3");
+            metrics.ShouldContain("outcome=\"unchanged\"} 1");
+            metrics.ShouldContain("reason=\"malformed-json\",source=\"computenet.registrations\"} 1");
+            metrics.ShouldContain("reason=\"unknown-tier\",source=\"computenet.registrations\"} 1");
+
             await host.KillAsync(); // kill -9
         }
 
