@@ -29,7 +29,7 @@ public sealed record DeadLetterRecord(
         return new DeadLetterRecord(
             reason, topic, partition, offset, key,
             kept is null ? null : Convert.ToBase64String(kept),
-            kept is null ? null : RegistrationParser.AsText(kept),
+            kept is null ? null : JsonText.AsText(kept),
             value?.Length ?? 0,
             value is not null && value.Length > MaxOriginalBytesKept,
             now);

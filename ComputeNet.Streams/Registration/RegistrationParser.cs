@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using ComputeNet.Actors.Model;
 
+using static ComputeNet.Streams.JsonText;
+
 namespace ComputeNet.Streams.Registration;
 
 /// <summary>What one record on the registrations topic asks for, or why it cannot be accepted.</summary>
@@ -187,30 +189,5 @@ public static partial class RegistrationParser
         }
         if (labels.Count > MaxLabels) errors.Add($"at most {MaxLabels} labels are allowed, got {labels.Count}");
         return labels;
-    }
-
-    private static string Describe(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.String => $"the string \"{Truncate(element.GetString() ?? "")}\"",
-        JsonValueKind.Number => $"the number {element.GetRawText()}",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.True or JsonValueKind.False => $"the boolean {element.GetRawText()}",
-        _ => element.ValueKind.ToString().ToLowerInvariant(),
-    };
-
-    private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
-
-    /// <summary>Decodes bytes as UTF-8 for display, or null when they are not valid UTF-8 text.</summary>
-    public static string? AsText(ReadOnlySpan<byte> bytes)
-    {
-        try
-        {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
-        }
-        catch (DecoderFallbackException)
-        {
-            return null;
-        }
     }
 }

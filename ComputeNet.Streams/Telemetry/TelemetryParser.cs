@@ -2,6 +2,8 @@ using System.Text.Json;
 using ComputeNet.Actors.Model;
 using ComputeNet.Streams.Registration;
 
+using static ComputeNet.Streams.JsonText;
+
 namespace ComputeNet.Streams.Telemetry;
 
 /// <summary>A node's report on computenet.node-telemetry (key: node id); schemas/node-telemetry.schema.json.</summary>
@@ -241,16 +243,4 @@ public static class TelemetryParser
         }
         return property.GetBoolean();
     }
-
-    private static string Describe(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.String => $"the string \"{Truncate(element.GetString() ?? "")}\"",
-        JsonValueKind.Number => $"the number {element.GetRawText()}",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.True or JsonValueKind.False => $"the boolean {element.GetRawText()}",
-        _ => element.ValueKind.ToString().ToLowerInvariant(),
-    };
-
-    private static string Truncate(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 61), "...");
 }
