@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ComputeNet.Streams.Registration;
+using ComputeNet.Streams;
 
 namespace ComputeNet.Streams.DeadLetters;
 

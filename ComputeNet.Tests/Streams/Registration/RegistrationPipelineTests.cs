@@ -139,30 +139,5 @@ public sealed class RegistrationPipelineTests : IAsyncLifetime
         await completion.WaitAsync(TimeSpan.FromSeconds(20));
     }
 
-    private List<byte[]> ReadAll(string topic)
-    {
-        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = _kafka.BootstrapServers, GroupId = $"reader-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest,
-            EnablePartitionEof = true,
-        }).Build();
-        consumer.Subscribe(topic);
-        var values = new List<byte[]>();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        var eofPartitions = new HashSet<int>();
-        while (DateTime.UtcNow < deadline)
-        {
-            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-            if (result is null) continue;
-            if (result.IsPartitionEOF)
-            {
-                eofPartitions.Add(result.Partition.Value);
-                if (eofPartitions.Count == consumer.Assignment.Count && consumer.Assignment.Count > 0) break;
-                continue;
-            }
-            values.Add(result.Message.Value);
-        }
-        consumer.Close();
-        return values;
-    }
+    private List<byte[]> ReadAll(string topic) => TopicReader.ReadAll(_kafka.BootstrapServers, topic);
 }
