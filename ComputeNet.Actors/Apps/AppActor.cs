@@ -84,7 +84,7 @@ public sealed class AppActor : ReceivePersistentActor
         {
             Apply(submitted);
             sender.Tell(new AppAccepted(command.AppId, AppLifecycle.Submitted));
-            Decompose();
+            Decompose(validation.Spec);
         });
     }
 
@@ -109,12 +109,15 @@ public sealed class AppActor : ReceivePersistentActor
         });
     }
 
-    /// <summary>Pure decomposition of the stored spec; persists the outcome.</summary>
-    private void Decompose()
+    /// <summary>
+    /// Pure decomposition of the stored spec; persists the outcome. After recovery the stored spec is
+    /// validated again, since the configured node classes may have changed since it was accepted.
+    /// </summary>
+    private void Decompose(AppSpec? validated = null)
     {
         if (_state.Lifecycle != AppLifecycle.Submitted || _state.SpecJson is null) return;
 
-        var spec = AppSpecValidator.Validate(_state.SpecJson, _settings.NodeClasses).Spec;
+        var spec = validated ?? AppSpecValidator.Validate(_state.SpecJson, _settings.NodeClasses).Spec;
         IAppEvent outcome;
         if (spec is null)
         {

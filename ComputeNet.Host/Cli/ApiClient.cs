@@ -51,6 +51,4 @@ public sealed class ApiClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
-
-    public static readonly JsonSerializerOptions Pretty = new() { WriteIndented = true };
 }

@@ -45,16 +45,22 @@ public sealed class JournalCheck(PersistenceSetup.Resolved db) : IHealthCheck
     }
 }
 
-/// <summary>Ready when a Kafka broker returns cluster metadata.</summary>
-public sealed class KafkaCheck(KafkaEndpoint kafka) : IHealthCheck
+/// <summary>Ready when a Kafka broker returns cluster metadata. One admin client serves every probe.</summary>
+public sealed class KafkaCheck(KafkaEndpoint kafka) : IHealthCheck, IDisposable
 {
+    private readonly Lazy<IAdminClient> _admin = new(kafka.Connection.BuildAdminClient);
+
+    public void Dispose()
+    {
+        if (_admin.IsValueCreated) _admin.Value.Dispose();
+    }
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.Run(() =>
         {
             try
             {
-                using var admin = new AdminClientBuilder(kafka.ClientConfig()).Build();
-                var metadata = admin.GetMetadata(TimeSpan.FromSeconds(3));
+                var metadata = _admin.Value.GetMetadata(TimeSpan.FromSeconds(3));
                 return metadata.Brokers.Count > 0
                     ? HealthCheckResult.Healthy($"{metadata.Brokers.Count} broker(s) at {kafka.BootstrapServers}")
                     : HealthCheckResult.Unhealthy($"no brokers at {kafka.BootstrapServers}");

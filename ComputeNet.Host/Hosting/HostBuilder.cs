@@ -65,6 +65,7 @@ public static class ComputeNetHost
         builder.Services.AddHostedService<RegistrationService>();
         builder.Services.AddHostedService<TelemetryService>();
         builder.Services.AddHostedService<EndpointsAnnouncer>();
+        builder.Services.AddSingleton<KafkaCheck>();
         builder.Services.AddHealthChecks()
             .AddCheck<ClusterUpCheck>("cluster")
             .AddCheck<JournalCheck>("journal")

@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using ComputeNet.Streams.Kafka;
 
 namespace ComputeNet.Host.Hosting;
@@ -10,10 +9,4 @@ namespace ComputeNet.Host.Hosting;
 public sealed record KafkaEndpoint(string BootstrapServers, bool Embedded, IReadOnlyDictionary<string, string> ExtraConfig)
 {
     public KafkaConnection Connection => new(BootstrapServers) { ExtraConfig = ExtraConfig };
-
-    public ClientConfig ClientConfig()
-    {
-        var config = new ClientConfig(ExtraConfig.ToDictionary(pair => pair.Key, pair => pair.Value)) { BootstrapServers = BootstrapServers };
-        return config;
-    }
 }

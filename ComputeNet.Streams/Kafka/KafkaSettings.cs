@@ -10,6 +10,9 @@ public sealed record KafkaConnection(string BootstrapServers)
 {
     public IReadOnlyDictionary<string, string> ExtraConfig { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>An admin client on this connection (metadata, topics), with the same pass-through settings.</summary>
+    public IAdminClient BuildAdminClient() => new AdminClientBuilder(Apply(new AdminClientConfig())).Build();
+
     internal T Apply<T>(T config) where T : ClientConfig
     {
         config.BootstrapServers = BootstrapServers;
