@@ -21,6 +21,9 @@ public sealed record NodeActorSettings(int AgentReportingIntervalMs = 5000, int 
 
     /// <summary>Window aggregates kept per node (memory and snapshot size are bounded by it).</summary>
     public int TelemetryHistoryWindows { get; init; } = 60;
+
+    /// <summary>Telemetry checkpoints between snapshots of the telemetry journal (which then drops the events behind them).</summary>
+    public int TelemetrySnapshotEvery { get; init; } = 50;
 }
 
 /// <summary>
@@ -38,9 +41,11 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private NodeState _state;
     private readonly List<(IActorRef ReplyTo, long HighestSeq)> _checkpointWaiters = [];
-    private bool _telemetryDirty;
-    private bool _snapshotInFlight;
-    private long _snapshotHighestSeq = -1;
+    private IActorRef _telemetryJournal = ActorRefs.Nobody;
+    private int _windowsSinceCheckpoint;
+    private readonly List<(object Message, IActorRef Sender)> _awaitingTelemetry = [];
+    private bool _checkpointInFlight;
+    private bool _resetTelemetry;
 
     public NodeActor(string nodeId, NodeActorSettings settings, TimeProvider clock)
     {
@@ -55,45 +60,58 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
             if (offer.Snapshot is NodeState snapshot) _state = snapshot;
         });
 
+        Running();
+    }
+
+    private void Running()
+    {
         Command<RegisterNode>(Handle);
         Command<DeregisterNode>(Handle);
         Command<RecordNodeTelemetry>(Handle);
         Command<CheckpointTelemetry>(Handle);
         Command<AuthenticateAgent>(Handle);
+        Command<WakeUp>(_ => { });
         Command<SilenceTimeout>(_ => OnSilence());
         Command<GetNode>(_ => Sender.Tell(View()));
         Command<GetNodeTelemetry>(_ => Sender.Tell(TelemetryView()));
-        Command<SaveSnapshotSuccess>(success =>
-        {
-            _snapshotInFlight = false;
-            // Waiters that arrived after this snapshot started need the next one.
-            foreach (var (replyTo, highestSeq) in _checkpointWaiters.Where(w => w.HighestSeq <= _snapshotHighestSeq))
-                replyTo.Tell(new TelemetryCheckpointed(_state.NodeId, highestSeq));
-            _checkpointWaiters.RemoveAll(w => w.HighestSeq <= _snapshotHighestSeq);
-            if (_checkpointWaiters.Count > 0) SaveSnapshotNow();
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1));
-        });
-        Command<SaveSnapshotFailure>(failure =>
-        {
-            _snapshotInFlight = false;
-            _telemetryDirty = true;
-            _log.Warning(failure.Cause, "Snapshot of {0} failed", PersistenceId);
-            foreach (var (replyTo, _) in _checkpointWaiters) replyTo.Tell(new Status.Failure(failure.Cause));
-            _checkpointWaiters.Clear();
-        });
+        Command<NodeTelemetryJournal.Saved>(OnTelemetrySaved);
+        Command<Terminated>(terminated => throw new InvalidOperationException(
+            $"the telemetry journal of node {_state.NodeId} stopped ({terminated.ActorRef.Path.Name}); restarting from durable state"));
+        Command<SaveSnapshotSuccess>(success => DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(failure => _log.Warning(failure.Cause, "Snapshot of {0} failed", PersistenceId));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure => _log.Warning(failure.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
+    }
+
+    /// <summary>After recovery, until the telemetry journal has restored the durable telemetry: everything waits.</summary>
+    private void RestoringTelemetry()
+    {
+        Command<NodeTelemetryJournal.Restored>(restored =>
+        {
+            _state = _state with { Telemetry = restored.Telemetry };
+            Become(Running);
+            foreach (var (message, sender) in _awaitingTelemetry) Self.Tell(message, sender);
+            _awaitingTelemetry.Clear();
+            // A node that was up when the host stopped gets the silence timeout to report again.
+            if (_state is { IsRegistered: true, Health: NodeHealth.Up }) Timers.StartSingleTimer(SilenceTimer, new SilenceTimeout(), _settings.SilenceTimeout);
+        });
+        Command<Terminated>(terminated => throw new InvalidOperationException(
+            $"the telemetry journal of node {_state.NodeId} stopped while restoring ({terminated.ActorRef.Path.Name})"));
+        CommandAny(m => _awaitingTelemetry.Add((m, Sender)));
     }
 
     public override string PersistenceId { get; }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void OnReplaySuccess()
+    /// <summary>The telemetry journal recovers beside this actor; <see cref="OnReplaySuccess"/> waits for it.</summary>
+    protected override void PreStart()
     {
-        // A node that was up when the host stopped gets the silence timeout to report again.
-        if (_state is { IsRegistered: true, Health: NodeHealth.Up }) Timers.StartSingleTimer(SilenceTimer, new SilenceTimeout(), _settings.SilenceTimeout);
+        _telemetryJournal = Context.Watch(Context.ActorOf(NodeTelemetryJournal.Props(_state.NodeId, _settings.TelemetrySnapshotEvery), "telemetry"));
+        base.PreStart();
     }
+
+    protected override void OnReplaySuccess() => Become(RestoringTelemetry);
 
     public static Props Props(string nodeId, NodeActorSettings settings, TimeProvider clock) =>
         Akka.Actor.Props.Create(() => new NodeActor(nodeId, settings, clock));
@@ -103,6 +121,9 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         var now = _clock.GetUtcNow();
         if (!_state.IsRegistered)
         {
+            // A new agent's seq starts afresh: the next checkpoint replaces the durable telemetry rather than extending it.
+            _resetTelemetry |= _state.Telemetry.HighestSeq >= 0;
+            _windowsSinceCheckpoint = 0;
             var agent = new AgentCredentials($"agent-{command.NodeId}", NewAgentToken(), _settings.AgentReportingIntervalMs);
             PersistAndReply(new NodeRegistered(command.Spec, agent, now),
                 () => new RegistrationAccepted(command.NodeId, RegistrationOutcome.Registered, agent));
@@ -154,7 +175,7 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         }
 
         _state = _state with { Telemetry = result.State };
-        _telemetryDirty = true;
+        _windowsSinceCheckpoint++;
         Timers.StartSingleTimer(SilenceTimer, new SilenceTimeout(), _settings.SilenceTimeout);
 
         // Only health transitions are events; the samples themselves live in memory and snapshots.
@@ -178,13 +199,32 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
                 $"node {command.NodeId} holds telemetry up to seq {_state.Telemetry.HighestSeq}, expected at least {command.MinHighestSeq}")));
             return;
         }
-        if (!_telemetryDirty && !_snapshotInFlight)
+        if (_windowsSinceCheckpoint == 0 && !_resetTelemetry && !_checkpointInFlight)
         {
             Sender.Tell(new TelemetryCheckpointed(command.NodeId, _state.Telemetry.HighestSeq));
             return;
         }
         _checkpointWaiters.Add((Sender, _state.Telemetry.HighestSeq));
-        if (!_snapshotInFlight) SaveSnapshotNow();
+        if (!_checkpointInFlight) CheckpointNow();
+    }
+
+    /// <summary>Hands what telemetry gained since the last checkpoint to the telemetry journal; <see cref="OnTelemetrySaved"/> answers the waiters.</summary>
+    private void CheckpointNow()
+    {
+        _telemetryJournal.Tell(NodeTelemetryCheckpointed.Of(_state.NodeId, _state.Telemetry, _windowsSinceCheckpoint, _settings.TelemetryHistoryWindows, _resetTelemetry));
+        _windowsSinceCheckpoint = 0;
+        _resetTelemetry = false;
+        _checkpointInFlight = true;
+    }
+
+    private void OnTelemetrySaved(NodeTelemetryJournal.Saved saved)
+    {
+        _checkpointInFlight = false;
+        foreach (var (replyTo, highestSeq) in _checkpointWaiters.Where(w => w.HighestSeq <= saved.HighestSeq))
+            replyTo.Tell(new TelemetryCheckpointed(_state.NodeId, highestSeq));
+        // Waiters that arrived after this checkpoint was handed over need the next one.
+        _checkpointWaiters.RemoveAll(w => w.HighestSeq <= saved.HighestSeq);
+        if (_checkpointWaiters.Count > 0) CheckpointNow();
     }
 
     private void Handle(AuthenticateAgent command)
@@ -208,13 +248,8 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    private void SaveSnapshotNow()
-    {
-        _telemetryDirty = false;
-        _snapshotHighestSeq = _state.Telemetry.HighestSeq;
-        _snapshotInFlight = true;
-        SaveSnapshot(_state);
-    }
+    /// <summary>Lifecycle snapshots leave telemetry out: its durable copy is the telemetry journal's.</summary>
+    private void SaveSnapshotNow() => SaveSnapshot(_state with { Telemetry = NodeTelemetryState.Empty });
 
     private void PersistAndReply(INodeEvent @event, Func<object> reply)
     {

@@ -38,6 +38,9 @@ public static class NodeCommands
     /// </summary>
     public sealed record CheckpointTelemetry(string NodeId, long MinHighestSeq) : INodeMessage, IComputeNetMessage;
 
+    /// <summary>Starts the node's actor (so its silence timeout runs again after a restart); changes nothing, answers nothing.</summary>
+    public sealed record WakeUp(string NodeId) : INodeMessage, IComputeNetMessage;
+
     /// <summary>Does this token belong to the node's current agent? Used to authenticate link reports.</summary>
     public sealed record AuthenticateAgent(string NodeId, string AgentToken) : INodeMessage, IComputeNetMessage;
 }

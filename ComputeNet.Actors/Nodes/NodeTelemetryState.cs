@@ -1,4 +1,5 @@
 using ComputeNet.Actors.Model;
+using ComputeNet.Actors.Persistence;
 
 namespace ComputeNet.Actors.Nodes;
 
@@ -14,7 +15,7 @@ public sealed record NodeTelemetryState(
     long HighestSeq,
     long AppliedSamples,
     NodeUsageSample? Latest,
-    IReadOnlyList<NodeUsageWindow> History)
+    IReadOnlyList<NodeUsageWindow> History) : IComputeNetSnapshot
 {
     public static NodeTelemetryState Empty { get; } = new(-1, 0, null, []);
 

@@ -12,6 +12,8 @@ public sealed class EventTagger : IWriteEventAdapter
 
     public object ToJournal(object evt) => evt switch
     {
+        // Durability for live telemetry, compacted away: not an audit fact, and far too many for projections.
+        NodeTelemetryCheckpointed => evt,
         INodeEvent => new Tagged(evt, [EventTags.Node, EventTags.All]),
         IAppEvent => new Tagged(evt, [EventTags.App, EventTags.All]),
         ITopologyEvent => new Tagged(evt, [EventTags.Link, EventTags.All]),

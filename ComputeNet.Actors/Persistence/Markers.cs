@@ -13,6 +13,9 @@ public static class PersistenceIds
 {
     public static string Node(string nodeId) => $"node-{nodeId}";
 
+    /// <summary>The node's telemetry checkpoints: a journal of its own, compacted by snapshots, so the node's lifecycle journal stays an audit trail.</summary>
+    public static string NodeTelemetry(string nodeId) => $"node-telemetry-{nodeId}";
+
     public static string App(string appId) => $"app-{appId}";
 }
 

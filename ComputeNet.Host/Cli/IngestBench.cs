@@ -19,7 +19,8 @@ namespace ComputeNet.Host.Cli;
 /// computenet bench ingest: the same records through (a) a plain Confluent consume loop that parses each
 /// record, and (b) the full telemetry pipeline (consume, validate, aggregate, apply to NodeActors,
 /// snapshot, commit), in one process on the embedded Kafka. Records are produced while they are consumed
-/// (the mock broker keeps only ~5 MiB per partition), with the producer kept a bounded lead ahead.
+/// (the mock broker keeps only ~5 MiB per partition), with the producer kept a bounded lead ahead. Both runs talk to
+/// the mock broker directly: the loopback forwarder exists for clients outside the process and would only add copies.
 /// </summary>
 public static class IngestBench
 {
@@ -102,7 +103,7 @@ public static class IngestBench
             var pipelineRate = records / pipelineSeconds;
             return new Figures(nodes, records, Math.Round(baselineRate), Math.Round(pipelineRate), Math.Round(pipelineRate / baselineRate, 3),
                 Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1), records - applied, deadLettered,
-                Math.Round(baseline, 2), Math.Round(pipelineSeconds, 2), persistence == "sqlite" ? "sqlite (snapshots at every checkpoint)" : "in-memory");
+                Math.Round(baseline, 2), Math.Round(pipelineSeconds, 2), persistence == "sqlite" ? "sqlite (telemetry journal at every checkpoint)" : "in-memory");
         }
         finally
         {
@@ -152,7 +153,7 @@ public static class IngestBench
         {
             using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig
             {
-                BootstrapServers = kafka.BootstrapServers, LingerMs = 20, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 200_000,
+                BootstrapServers = kafka.DirectBootstrapServers, LingerMs = 20, BatchNumMessages = 10_000, QueueBufferingMaxMessages = 200_000,
                 CompressionType = CompressionType.None,
             }).Build();
             for (var i = 0; i < records && !cancel.IsCancellationRequested; i++)
@@ -186,7 +187,7 @@ public static class IngestBench
         {
             using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
             {
-                BootstrapServers = kafka.BootstrapServers, GroupId = "bench-baseline", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
+                BootstrapServers = kafka.DirectBootstrapServers, GroupId = "bench-baseline", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
             }).Build();
             consumer.Subscribe(topic);
             Stopwatch? clock = null;
@@ -210,7 +211,7 @@ public static class IngestBench
     private static async Task<(double Seconds, long DeadLettered)> Pipeline(
         EmbeddedKafka kafka, ActorSystem system, IActorRef region, IActorRef topology, TopicNames topics, RecordGenerator generator, int records)
     {
-        var connection = new KafkaConnection(kafka.BootstrapServers);
+        var connection = new KafkaConnection(kafka.DirectBootstrapServers);
         using var publisher = new KafkaPublisher(new ProducerSettings(connection));
         var settings = new TelemetrySettings(topics, TimeSpan.FromSeconds(60));
         var handler = new TelemetryHandler(region, topology, publisher, settings, TimeProvider.System);
@@ -259,7 +260,7 @@ public static class IngestBench
         killSwitch.Shutdown();
         await completion.WaitAsync(TimeSpan.FromSeconds(30));
 
-        using var admin = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = "bench-admin" }).Build();
+        using var admin = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig { BootstrapServers = kafka.DirectBootstrapServers, GroupId = "bench-admin" }).Build();
         var deadLettered = Enumerable.Range(0, Partitions)
             .Sum(p => admin.QueryWatermarkOffsets(new TopicPartition(topics.DeadLetter, p), TimeSpan.FromSeconds(5)).High.Value);
         return (seconds, deadLettered);

@@ -2,8 +2,10 @@ using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
+using Akka.Streams;
 using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
@@ -28,10 +30,13 @@ public static class AkkaSetup
     public static AkkaConfigurationBuilder WithComputeNetSerialization(this AkkaConfigurationBuilder builder) =>
         builder.WithCustomSerializer("computenet", [typeof(IComputeNetMessage)], system => new ComputeNetSerializer(system));
 
-    public static AkkaConfigurationBuilder WithComputeNetPersistence(this AkkaConfigurationBuilder builder, PersistenceSetup.Resolved db) =>
-        builder
+    public static AkkaConfigurationBuilder WithComputeNetPersistence(this AkkaConfigurationBuilder builder, PersistenceSetup.Resolved db)
+    {
+        PersistenceSetup.Prepare(db);
+        return builder
             .AddHocon(PersistenceSetup.Hocon(db), HoconAddMode.Prepend)
             .AddHocon(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
+    }
 
     public static AkkaConfigurationBuilder WithComputeNetCluster(this AkkaConfigurationBuilder builder, ClusterNodeOptions options)
     {
@@ -70,6 +75,21 @@ public static class AkkaSetup
         builder.WithActors((system, registry) =>
             registry.Register<TopologyKey>(system.ActorOf(TopologyActor.Props(settings, TimeProvider.System), TopologyActor.Id)));
 
+    private static void WakeNodesLastSeenUp(ActorSystem system, IActorRegistry registry, Akka.Persistence.Query.ICurrentEventsByTagQuery readJournal) =>
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var region = await registry.GetAsync<NodeRegion>();
+                var woken = await NodeWakeUp.WakeNodesLastSeenUp(readJournal, region, system.Materializer());
+                if (woken > 0) system.Log.Info("Woke {0} nodes last seen up, so their silence timeouts run again", woken);
+            }
+            catch (Exception e)
+            {
+                system.Log.Warning(e, "Could not wake the nodes last seen up; silent ones are marked down only once they are next addressed");
+            }
+        });
+
     /// <summary>The journal-fed read models behind the list endpoints.</summary>
     public static AkkaConfigurationBuilder WithComputeNetDirectories(this AkkaConfigurationBuilder builder) =>
         builder.WithActors((system, registry) =>
@@ -77,6 +97,7 @@ public static class AkkaSetup
             var readJournal = Akka.Persistence.Query.PersistenceQuery.Get(system)
                 .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
             registry.Register<NodeDirectory>(system.ActorOf(NodeDirectory.Props(readJournal), "node-directory"));
+            WakeNodesLastSeenUp(system, registry, readJournal);
             registry.Register<AppDirectory>(system.ActorOf(AppDirectory.Props(readJournal), "app-directory"));
         });
 }

@@ -152,16 +152,10 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
     /// <summary>The highest offset per consumer and partition: committing it covers the whole window.</summary>
     private static IReadOnlyList<CommittableOffset> LastOffsets(TelemetryWindow<CommittableMessage> window)
     {
-        var last = new Dictionary<(object, Confluent.Kafka.TopicPartition), CommittableOffset>();
-        void See(CommittableMessage m)
-        {
-            var offset = m.CommittableOffset;
-            var key = ((object)offset.Owner, offset.TopicPartitionOffset.TopicPartition);
-            if (!last.TryGetValue(key, out var known) || known.Offset < offset.Offset) last[key] = offset;
-        }
-        foreach (var batch in window.Nodes) batch.Sources.ForEach(See);
-        foreach (var batch in window.Links) batch.Sources.ForEach(See);
-        foreach (var (message, _) in window.Invalid) See(message);
-        return last.Values.ToList();
+        var batch = new CommittableOffsetBatch();
+        foreach (var source in window.Nodes) batch.AddAll(source.Sources.Select(m => m.CommittableOffset));
+        foreach (var source in window.Links) batch.AddAll(source.Sources.Select(m => m.CommittableOffset));
+        batch.AddAll(window.Invalid.Select(invalid => invalid.Source.CommittableOffset));
+        return batch.Offsets;
     }
 }

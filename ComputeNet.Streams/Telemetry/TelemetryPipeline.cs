@@ -56,25 +56,69 @@ public static class TelemetryPipeline
             .Select(records => TelemetryWindow<CommittableMessage>.Build(records as IReadOnlyList<TelemetryRecord<CommittableMessage>> ?? records.ToList()))
             .SelectAsync(1, handler.ApplyAsync)
             .Async()
-            .GroupedWithin(1000, settings.CheckpointInterval)
-            .SelectAsync(1, applied => Checkpoint(applied.ToList(), nodeRegion, topology, settings.AskTimeout))
+            // While a checkpoint runs, the windows applied meanwhile fold into the next one (bounded: one
+            // entry per node and partition), so a slow store lengthens the commit lag, never the apply path.
+            .ConflateWithSeed(PendingCheckpoint.Of, (pending, window) => pending.Add(window))
+            .SelectAsync(1, new CheckpointPacer(settings.CheckpointInterval).Pace(pending => Checkpoint(pending, nodeRegion, topology, settings.AskTimeout)))
             .SelectMany(offsets => offsets);
 
     /// <summary>Snapshots every node (and the topology) the windows touched, then releases their offsets.</summary>
     private static async Task<IReadOnlyList<CommittableOffset>> Checkpoint(
-        List<WindowApplied> windows, IActorRef nodeRegion, IActorRef topology, TimeSpan timeout)
+        PendingCheckpoint pending, IActorRef nodeRegion, IActorRef topology, TimeSpan timeout)
     {
-        var highest = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var window in windows)
-        foreach (var (node, seq) in window.NodesHighestSeq)
-            highest[node] = Math.Max(highest.GetValueOrDefault(node, -1), seq);
-
-        var checkpoints = highest
+        var checkpoints = pending.NodesHighestSeq
             .Select(pair => (Task)nodeRegion.Ask<NodeReplies.TelemetryCheckpointed>(new NodeCommands.CheckpointTelemetry(pair.Key, pair.Value), timeout))
             .ToList();
-        if (windows.Any(w => w.TopologyTouched))
+        if (pending.TopologyTouched)
             checkpoints.Add(topology.Ask<TopologyReplies.TopologyCheckpointed>(new TopologyCommands.CheckpointTopology(), timeout));
         await Task.WhenAll(checkpoints);
-        return windows.SelectMany(w => w.Offsets).ToList();
+        return pending.Offsets;
+    }
+
+    /// <summary>Applied windows not yet checkpointed, folded together: the highest seq per node and the last offset per partition.</summary>
+    private sealed class PendingCheckpoint
+    {
+        private readonly CommittableOffsetBatch _offsets = new();
+
+        public Dictionary<string, long> NodesHighestSeq { get; } = new(StringComparer.Ordinal);
+
+        public bool TopologyTouched { get; private set; }
+
+        public IReadOnlyList<CommittableOffset> Offsets => _offsets.Offsets;
+
+        public static PendingCheckpoint Of(WindowApplied window) => new PendingCheckpoint().Add(window);
+
+        public PendingCheckpoint Add(WindowApplied window)
+        {
+            foreach (var (node, seq) in window.NodesHighestSeq)
+                NodesHighestSeq[node] = NodesHighestSeq.TryGetValue(node, out var known) ? Math.Max(known, seq) : seq;
+            TopologyTouched |= window.TopologyTouched;
+            _offsets.AddAll(window.Offsets);
+            return this;
+        }
+    }
+
+    /// <summary>
+    /// Starts checkpoints no closer together than the interval (each one snapshots every node touched since the
+    /// last), but at once when the last ended longer ago: the final records of a burst are not held back a whole interval.
+    /// </summary>
+    private sealed class CheckpointPacer(TimeSpan interval)
+    {
+        private long _lastEnded = System.Diagnostics.Stopwatch.GetTimestamp() - (long)(interval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+
+        public Func<PendingCheckpoint, Task<IReadOnlyList<CommittableOffset>>> Pace(Func<PendingCheckpoint, Task<IReadOnlyList<CommittableOffset>>> checkpoint) =>
+            async pending =>
+            {
+                var wait = interval - System.Diagnostics.Stopwatch.GetElapsedTime(_lastEnded);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait);
+                try
+                {
+                    return await checkpoint(pending);
+                }
+                finally
+                {
+                    _lastEnded = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+            };
     }
 }

@@ -26,7 +26,10 @@ public abstract class NodePersistenceTests
     private static NodeSpec Spec(string nodeId, double cpuCores = 8) =>
         new(nodeId, "cn-east", NodeTier.Edge, cpuCores, 32, 200, 0, 0.99, 60, 250, 2000, new Dictionary<string, string>());
 
-    private async Task<T> WithNode<T>(PersistenceSetup.Resolved db, string nodeId, Func<IActorRef, Task<T>> use, int snapshotEvery = 100)
+    private async Task<T> WithNode<T>(PersistenceSetup.Resolved db, string nodeId, Func<IActorRef, Task<T>> use, int snapshotEvery = 100) =>
+        await WithNode(db, nodeId, (node, _) => use(node), new NodeActorSettings(5000, snapshotEvery));
+
+    private async Task<T> WithNode<T>(PersistenceSetup.Resolved db, string nodeId, Func<IActorRef, ActorSystem, Task<T>> use, NodeActorSettings settings)
     {
         using var host = new HostBuilder()
             .ConfigureServices(services => services.AddAkka($"persistence-{Guid.NewGuid():N}", (akka, _) =>
@@ -36,8 +39,8 @@ public abstract class NodePersistenceTests
         try
         {
             var system = host.Services.GetRequiredService<ActorSystem>();
-            var node = system.ActorOf(NodeActor.Props(nodeId, new NodeActorSettings(5000, snapshotEvery), TimeProvider.System));
-            return await use(node);
+            var node = system.ActorOf(NodeActor.Props(nodeId, settings, TimeProvider.System));
+            return await use(node, system);
         }
         finally
         {
@@ -125,6 +128,80 @@ public abstract class NodePersistenceTests
         var recovered = await WithNode(db, nodeId, node => node.Ask<NodeView>(new NodeQueries.GetNode(nodeId), Timeout), snapshotEvery: 3);
         recovered.Spec.CpuCores.ShouldBe(7);
         recovered.Version.ShouldBe(7);
+    }
+
+    [Fact]
+    public async Task Telemetry_checkpoints_survive_restart_in_a_compacted_journal_of_their_own()
+    {
+        var db = Database();
+        var nodeId = $"node-{Guid.NewGuid():N}";
+        var settings = new NodeActorSettings(5000, 100) { TelemetrySnapshotEvery = 4, TelemetryHistoryWindows = 5 };
+        const int windows = 12;
+        var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        var (lifecycleEvents, telemetryEvents) = await WithNode(db, nodeId, async (node, system) =>
+        {
+            var token = (await node.Ask<RegistrationAccepted>(new RegisterNode(Spec(nodeId)), Timeout)).Agent.AgentToken;
+            for (var window = 0; window < windows; window++)
+            {
+                var samples = Enumerable.Range(0, 3)
+                    .Select(i => new NodeUsageSample(window * 3 + i, nowMs + window * 1000 + i, 1 + window * 0.25, 4, 10, 0, 100, true))
+                    .ToList();
+                (await node.Ask<NodeTelemetryRecorded>(new RecordNodeTelemetry(nodeId, token, samples), Timeout)).Applied.ShouldBe(3);
+                await node.Ask<TelemetryCheckpointed>(new CheckpointTelemetry(nodeId, window * 3 + 2), Timeout);
+            }
+            // Give the telemetry journal's snapshot-then-delete a moment to land before counting rows.
+            await Task.Delay(500);
+            var journal = Akka.Persistence.Query.PersistenceQuery.Get(system)
+                .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+            var materializer = Akka.Streams.ActorMaterializer.Create(system);
+            var lifecycle = await journal.CurrentEventsByPersistenceId(ComputeNet.Actors.Persistence.PersistenceIds.Node(nodeId), 0, long.MaxValue)
+                .RunAggregate(0, (n, _) => n + 1, materializer);
+            var telemetry = await journal.CurrentEventsByPersistenceId(ComputeNet.Actors.Persistence.PersistenceIds.NodeTelemetry(nodeId), 0, long.MaxValue)
+                .RunAggregate(0, (n, _) => n + 1, materializer);
+            return (lifecycle, telemetry);
+        }, settings);
+
+        // Registered + came up: checkpoints never enter the node's audit trail ...
+        lifecycleEvents.ShouldBe(2);
+        // ... and the telemetry journal drops what its snapshots cover.
+        telemetryEvents.ShouldBeLessThan(windows);
+
+        var view = await WithNode(db, nodeId, (node, _) => node.Ask<NodeTelemetryView>(new NodeQueries.GetNodeTelemetry(nodeId), Timeout), settings);
+        view.HighestSeq.ShouldBe(windows * 3 - 1);
+        view.AppliedSamples.ShouldBe(windows * 3);
+        view.History.Count.ShouldBe(5);
+        view.History[^1].Samples.ShouldBe(3);
+        view.Latest!.CpuUsedCores.ShouldBe(1 + (windows - 1) * 0.25);
+        view.Health.ShouldBe(NodeHealth.Up);
+    }
+
+    [Fact]
+    public async Task A_new_registration_after_deregistration_starts_telemetry_afresh_after_restart()
+    {
+        var db = Database();
+        var nodeId = $"node-{Guid.NewGuid():N}";
+        var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var settings = new NodeActorSettings(5000, 100);
+
+        await WithNode(db, nodeId, async (node, _) =>
+        {
+            var token = (await node.Ask<RegistrationAccepted>(new RegisterNode(Spec(nodeId)), Timeout)).Agent.AgentToken;
+            await node.Ask<NodeTelemetryRecorded>(new RecordNodeTelemetry(nodeId, token, [new NodeUsageSample(40, nowMs, 1, 1, 1, 0, 80, true)]), Timeout);
+            await node.Ask<TelemetryCheckpointed>(new CheckpointTelemetry(nodeId, 40), Timeout);
+            await node.Ask<DeregistrationAccepted>(new DeregisterNode(nodeId), Timeout);
+            var fresh = (await node.Ask<RegistrationAccepted>(new RegisterNode(Spec(nodeId)), Timeout)).Agent.AgentToken;
+            // The new agent counts from 0 again: accepted, not a duplicate of the old agent's seq 40.
+            (await node.Ask<NodeTelemetryRecorded>(new RecordNodeTelemetry(nodeId, fresh, [new NodeUsageSample(0, nowMs, 2, 1, 1, 0, 80, true)]), Timeout))
+                .Applied.ShouldBe(1);
+            await node.Ask<TelemetryCheckpointed>(new CheckpointTelemetry(nodeId, 0), Timeout);
+            return 0;
+        }, settings);
+
+        var view = await WithNode(db, nodeId, (node, _) => node.Ask<NodeTelemetryView>(new NodeQueries.GetNodeTelemetry(nodeId), Timeout), settings);
+        view.HighestSeq.ShouldBe(0);
+        view.AppliedSamples.ShouldBe(1);
+        view.History.Count.ShouldBe(1);
     }
 }
 
