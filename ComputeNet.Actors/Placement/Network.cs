@@ -74,8 +74,30 @@ public sealed class Network
         return new Network(this, links);
     }
 
-    /// <summary>The same topology with other link bandwidths or latencies: a fresh route cache.</summary>
-    public Network WithLinks(IReadOnlyList<LinkSpec> links) => new(NodeCount, links, MaxCachedSources);
+    /// <summary>
+    /// Background usage of a few links changed by <paramref name="usedDeltaMbps"/> (e.g. a running
+    /// app's own traffic taken out): routes are shared, only the changed links are touched.
+    /// </summary>
+    public Network WithLinkUsageChange(IReadOnlyDictionary<int, double> usedDeltaMbps)
+    {
+        var links = (LinkSpec[])_links.Clone();
+        foreach (var (l, delta) in usedDeltaMbps)
+            links[l] = links[l] with { UsedMbps = Math.Max(0, links[l].UsedMbps + delta) };
+        return new Network(this, links);
+    }
+
+    /// <summary>
+    /// The same topology with other link bandwidths or latencies. Routes depend on latencies only, so
+    /// the route cache is kept when no latency changed and started afresh otherwise.
+    /// </summary>
+    public Network WithLinks(IReadOnlyList<LinkSpec> links)
+    {
+        if (links.Count != _links.Length) throw new ArgumentException("The link list must keep the topology's links.");
+        for (var l = 0; l < _links.Length; l++)
+            if (links[l].NodeA != _links[l].NodeA || links[l].NodeB != _links[l].NodeB || links[l].LatencyMs != _links[l].LatencyMs)
+                return new Network(NodeCount, links, MaxCachedSources);
+        return new Network(this, links);
+    }
 
     public int NodeCount { get; }
 
