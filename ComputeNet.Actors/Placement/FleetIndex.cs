@@ -21,18 +21,20 @@ internal sealed class FleetIndex
     // For a derived index: the fully built index it came from and the nodes whose usage differs from it.
     private readonly FleetIndex? _root;
     private readonly int[] _changedSinceRoot = [];
+    private readonly Dictionary<int, Resources>? _freeSinceRoot;
 
     private FleetIndex(IReadOnlyList<NodeSpec> nodes)
     {
         Nodes = [.. nodes];
-        Free = new Resources[Nodes.Length];
+        var free = new Resources[Nodes.Length];
+        Free = new NodeFreeTable(free, null);
         var utilisation = new List<double>[Resources.Dimensions];
         for (var d = 0; d < Resources.Dimensions; d++) utilisation[d] = [];
         for (var v = 0; v < Nodes.Length; v++)
         {
             var node = Nodes[v];
-            Free[v] = node.Free;
-            var used = node.Capacity - Free[v];
+            free[v] = node.Free;
+            var used = node.Capacity - free[v];
             double max = double.NegativeInfinity, min = double.PositiveInfinity;
             for (var d = 0; d < Resources.Dimensions; d++)
             {
@@ -64,14 +66,14 @@ internal sealed class FleetIndex
         });
     }
 
-    // Derived: usage of a few nodes changed. Copies the arrays (O(N) memory traffic, no sorting) and
-    // corrects the sums for the changed nodes only, so a running app's view of the fleet costs
-    // microseconds instead of a full rebuild.
+    // Derived: a few nodes changed. Shares the root's arrays (what changed is kept aside, no
+    // sorting) and corrects the sums for the changed nodes only, so a running app's view of the
+    // fleet costs microseconds instead of a full rebuild.
     private FleetIndex(FleetIndex basis, NodeSpec[] nodes, HashSet<int> changed)
     {
         _root = basis._root ?? basis;
         Nodes = nodes;
-        Free = (Resources[])basis.Free.Clone();
+        _freeSinceRoot = basis._freeSinceRoot is null ? new() : new(basis._freeSinceRoot);
         Array.Copy(basis.CapacitySum, CapacitySum, Resources.Dimensions);
         Array.Copy(basis.UsedSum, UsedSum, Resources.Dimensions);
         Array.Copy(basis.NodesWithDimension, NodesWithDimension, Resources.Dimensions);
@@ -80,9 +82,10 @@ internal sealed class FleetIndex
         {
             var before = basis.Nodes[v].Capacity;
             var after = Nodes[v].Capacity;
-            var oldFree = Free[v];
-            Free[v] = Nodes[v].Free;
-            BaselineRangeSum += UtilisationRange(after, Free[v]) - UtilisationRange(before, oldFree);
+            var oldFree = basis.Free[v];
+            var newFree = Nodes[v].Free;
+            _freeSinceRoot[v] = newFree;
+            BaselineRangeSum += UtilisationRange(after, newFree) - UtilisationRange(before, oldFree);
             for (var d = 0; d < Resources.Dimensions; d++)
             {
                 if (before[d] > 0)
@@ -94,12 +97,13 @@ internal sealed class FleetIndex
                 if (after[d] > 0)
                 {
                     CapacitySum[d] += after[d];
-                    UsedSum[d] += after[d] - Free[v][d];
+                    UsedSum[d] += after[d] - newFree[d];
                     NodesWithDimension[d]++;
                 }
             }
         }
-        _changedSinceRoot = [.. changed.Union(basis._changedSinceRoot)];
+        _changedSinceRoot = [.. _freeSinceRoot.Keys];
+        Free = new NodeFreeTable(_root.Free.RootArray, _freeSinceRoot);
         _byId = basis._byId;
     }
 
@@ -112,7 +116,7 @@ internal sealed class FleetIndex
     /// </summary>
     public FleetIndex Derive(NodeSpec[] nodes, HashSet<int> changed)
     {
-        var derived = changed.Count + _changedSinceRoot.Length > MaxChangedNodes
+        var derived = changed.Count + _changedSinceRoot.Length > MaxChangedNodes || nodes.Length != Nodes.Length
             ? new FleetIndex(nodes)
             : new FleetIndex(this, nodes, changed);
         Cache.AddOrUpdate(nodes, derived);
@@ -121,7 +125,7 @@ internal sealed class FleetIndex
 
     public NodeSpec[] Nodes { get; }
 
-    public Resources[] Free { get; }
+    public NodeFreeTable Free { get; }
 
     public double[] CapacitySum { get; } = new double[Resources.Dimensions];
 
@@ -183,4 +187,12 @@ internal sealed class FleetIndex
         }
         return low;
     }
+}
+
+/// <summary>What each node offers a plan: the root index's array, with the nodes a derived view changed looked up aside.</summary>
+internal sealed class NodeFreeTable(Resources[] root, Dictionary<int, Resources>? changed)
+{
+    internal Resources[] RootArray { get; } = root;
+
+    public Resources this[int node] => changed is not null && changed.TryGetValue(node, out var free) ? free : RootArray[node];
 }

@@ -20,24 +20,30 @@ public sealed record LinkChanged(int Link, double? LatencyMs = null, double? Ban
 /// </summary>
 public sealed record RegionUplinkChanged(string Region, double BandwidthFactor) : FleetChange;
 
-/// <summary>The nodes and links a change touched: only apps placed or routed there can be affected.</summary>
+/// <summary>
+/// The nodes and links a change touched: only apps placed or routed there can be affected.
+/// <see cref="Rerouted"/> are the apps whose routes moved off a link whose latency changed.
+/// </summary>
 public sealed record FleetDelta(IReadOnlySet<int> Nodes, IReadOnlySet<int> Links)
 {
     public static readonly FleetDelta None = new(new HashSet<int>(), new HashSet<int>());
+
+    public IReadOnlySet<string> Rerouted { get; init; } = new HashSet<string>();
 }
 
 /// <summary>A link as the predictor expects it at the horizon (null = as now).</summary>
 public sealed record LinkForecast(double? LatencyMs = null, double? AvailableMbps = null);
 
 /// <summary>
-/// The predictor's view (算力预测) over the horizon: what each node will have free (after everything
-/// running on it now) and how links will be. Apps that would break under it move before they break.
+/// The predictor's view (算力预测) over the horizon: the compute each node will have available in
+/// all (for everything running on it, apps included) and how links will be. Apps that would break
+/// under it move before they break.
 /// </summary>
-public sealed record FleetForecast(IReadOnlyDictionary<int, Resources> NodeFree, IReadOnlyDictionary<int, LinkForecast> Links)
+public sealed record FleetForecast(IReadOnlyDictionary<int, Resources> NodeAvailable, IReadOnlyDictionary<int, LinkForecast> Links)
 {
     public static FleetForecast ForNodes(IReadOnlyDictionary<int, Resources> nodeFree) => new(nodeFree, new Dictionary<int, LinkForecast>());
 
-    public bool IsEmpty => NodeFree.Count == 0 && Links.Count == 0;
+    public bool IsEmpty => NodeAvailable.Count == 0 && Links.Count == 0;
 }
 
 /// <summary>A running app's placement: its decomposed subtasks, where its user attaches, and which node runs each subtask.</summary>

@@ -30,6 +30,7 @@ public sealed class GreedyRepairPolicy(MigrationCostWeights? migration = null, G
         var policy = new MigrationAwareGreedy(current, Migration, request.ForbiddenNodes, options);
         PlacementResult? result = null;
         PartialPlan? firstKept = null;
+        PlacementRejection? firstFailure = null;
         var freed = new HashSet<int>(mustMove);
         freed.UnionWith(reconsider);
         for (var round = 0; round < 3 && result is not PlacementPlan; round++)
@@ -40,7 +41,10 @@ public sealed class GreedyRepairPolicy(MigrationCostWeights? migration = null, G
             firstKept ??= new PartialPlan(problem, plan.Assignment);
             var order = GreedyPolicy.SubtaskOrder(problem).Where(k => !plan.IsPlaced(k)).ToArray();
             result = policy.PlaceRemaining(problem, plan, order);
+            firstFailure ??= result as PlacementRejection;
         }
+        // When every round fails, the first names the constraint that keeps the forced movers out.
+        if (result is not PlacementPlan && firstFailure is not null) result = firstFailure;
         var renamed = result switch
         {
             PlacementPlan p => p with { PolicyName = Name },

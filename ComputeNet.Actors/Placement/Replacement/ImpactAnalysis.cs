@@ -40,7 +40,7 @@ public static class ImpactAnalysis
 {
     /// <summary>The apps the change (or the forecast) affects.</summary>
     public static IReadOnlyList<AffectedApp> Find(RunningFleet fleet, FleetDelta delta, FleetForecast? forecast = null, ImpactOptions? options = null) =>
-        Examine(fleet, fleet.AppsTouching(delta.Nodes, delta.Links), delta, forecast, options).Where(a => a.Reason != ImpactReason.None).ToArray();
+        Examine(fleet, fleet.AppsTouching(delta), delta, forecast, options).Where(a => a.Reason != ImpactReason.None).ToArray();
 
     /// <summary>
     /// Examines the named apps (e.g. those the stability policy holds back) plus those on the
@@ -53,7 +53,7 @@ public static class ImpactAnalysis
         Generation.Fleet? forecastView = null;
         if (forecast is { IsEmpty: false })
         {
-            candidates.UnionWith(fleet.AppsTouching(forecast.NodeFree.Keys, forecast.Links.Keys));
+            candidates.UnionWith(fleet.AppsTouching(forecast.NodeAvailable.Keys, forecast.Links.Keys));
             forecastView = fleet.ForecastView(forecast);
         }
         var affected = new List<AffectedApp>();

@@ -66,13 +66,12 @@ public sealed class RunningFleet
     public void Reassign(string id, IReadOnlyList<int> assignment)
     {
         var i = Index(id);
-        var entry = _apps[i];
-        Load(entry.Footprint, -1);
-        Index(i, entry.Footprint, add: false);
-        var app = entry.App with { Assignment = [.. assignment] };
+        var old = _apps[i];
+        Index(i, old.Footprint, add: false);
+        var app = old.App with { Assignment = [.. assignment] };
         var footprint = Footprint.Of(app, _network);
         _apps[i] = new Entry(app, footprint);
-        Load(footprint, +1);
+        Shift(old.Footprint, footprint);
         Index(i, footprint, add: true);
         _apps[i].PlannedCost = MarginalCost(ProblemFor(id), assignment);
     }
@@ -87,6 +86,10 @@ public sealed class RunningFleet
         var app = entry.App;
         return new PlacementProblem(credited, creditedNetwork, app.Subtasks, app.Edges, app.UserAccessNodes, app.PlacementOrder);
     }
+
+    /// <summary>Running apps a change may affect: on its nodes, routed over its links, or re-routed by it.</summary>
+    public IReadOnlyList<string> AppsTouching(FleetDelta delta) =>
+        AppsTouching(delta.Nodes, delta.Links).Union(delta.Rerouted).Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>Running apps with a subtask on one of <paramref name="nodes"/> or a route over one of <paramref name="links"/>.</summary>
     public IReadOnlyList<string> AppsTouching(IEnumerable<int> nodes, IEnumerable<int> links)
@@ -106,15 +109,15 @@ public sealed class RunningFleet
                 SetNode(c.Node, _nodes[c.Node] with { Capacity = c.Capacity });
                 return new FleetDelta(new HashSet<int> { c.Node }, new HashSet<int>());
             case NodeDied d:
-                SetNode(d.Node, _nodes[d.Node] with { Capacity = Resources.Zero, ForecastAvailable = Resources.Zero });
+                SetNode(d.Node, _nodes[d.Node] with { Capacity = Resources.Zero });
                 return new FleetDelta(new HashSet<int> { d.Node }, new HashSet<int>());
             case LinkChanged l:
             {
                 var links = _network.Links.ToArray();
                 var old = links[l.Link];
                 links[l.Link] = old with { LatencyMs = l.LatencyMs ?? old.LatencyMs, BandwidthMbps = l.BandwidthMbps ?? old.BandwidthMbps };
-                SetLinks(links, latencyChanged: links[l.Link].LatencyMs != old.LatencyMs ? [l.Link] : []);
-                return new FleetDelta(new HashSet<int>(), new HashSet<int> { l.Link });
+                var rerouted = SetLinks(links, latencyChanged: links[l.Link].LatencyMs != old.LatencyMs ? [l.Link] : []);
+                return new FleetDelta(new HashSet<int>(), new HashSet<int> { l.Link }) { Rerouted = rerouted };
             }
             case RegionUplinkChanged r:
             {
@@ -134,14 +137,15 @@ public sealed class RunningFleet
         }
     }
 
-    /// <summary>The fleet as the forecast expects it at the horizon (nodes' free capacity, links' latency and bandwidth).</summary>
+    /// <summary>The fleet as the forecast expects it at the horizon (nodes' available compute, links' latency and bandwidth).</summary>
     public Generation.Fleet ForecastView(FleetForecast forecast)
     {
         var nodes = (NodeSpec[])_nodes.Clone();
         var changed = new HashSet<int>();
-        foreach (var (v, free) in forecast.NodeFree)
+        foreach (var (v, available) in forecast.NodeAvailable)
         {
-            nodes[v] = nodes[v] with { ForecastAvailable = free };
+            // Raw (possibly negative: usage forecast to exceed what the node offers); NodeSpec.Free clamps.
+            nodes[v] = nodes[v] with { ForecastAvailable = available - nodes[v].Used };
             changed.Add(v);
         }
         if (changed.Count > 0) FleetIndex.For(_nodes).Derive(nodes, changed);
@@ -179,7 +183,7 @@ public sealed class RunningFleet
 
     // Latency changes re-route the apps whose routes used those links; their traffic moves with them.
     // A latency drop may also attract other apps' routes: those are re-routed when they next change.
-    private void SetLinks(LinkSpec[] links, IReadOnlyList<int> latencyChanged)
+    private HashSet<string> SetLinks(LinkSpec[] links, IReadOnlyList<int> latencyChanged)
     {
         var rerouted = latencyChanged.SelectMany(l => _appsByLink.GetValueOrDefault(l) ?? []).Distinct().ToArray();
         foreach (var i in rerouted)
@@ -188,7 +192,7 @@ public sealed class RunningFleet
             Index(i, _apps[i].Footprint, add: false);
         }
         _network = _network.WithLinks(links);
-        if (rerouted.Length == 0) return;
+        if (rerouted.Length == 0) return [];
         var added = new Dictionary<int, double>();
         foreach (var i in rerouted)
         {
@@ -198,21 +202,36 @@ public sealed class RunningFleet
             foreach (var (l, rate) in footprint.LinkRates) added[l] = added.GetValueOrDefault(l) + rate;
         }
         _network = _network.WithLinkUsageChange(added);
+        return rerouted.Select(i => _apps[i].App.Id).ToHashSet();
     }
 
     private void Load(Footprint footprint, int sign)
     {
-        _nodes = WithLoad(_nodes, footprint, sign);
+        _nodes = WithLoad(_nodes, footprint.NodeLoads.Select(p => KeyValuePair.Create(p.Key, p.Value.Scale(sign))));
         _network = _network.WithLinkUsageChange(footprint.LinkLoads(sign));
     }
 
-    private static NodeSpec[] WithLoad(NodeSpec[] nodes, Footprint footprint, int sign)
+    // One derived view for a move: the old footprint's load out, the new one's in.
+    private void Shift(Footprint from, Footprint to)
+    {
+        var nodeDelta = new Dictionary<int, Resources>();
+        foreach (var (v, load) in from.NodeLoads) nodeDelta[v] = nodeDelta.GetValueOrDefault(v) - load;
+        foreach (var (v, load) in to.NodeLoads) nodeDelta[v] = nodeDelta.GetValueOrDefault(v) + load;
+        var linkDelta = from.LinkLoads(-1);
+        foreach (var (l, rate) in to.LinkLoads(+1)) linkDelta[l] = linkDelta.GetValueOrDefault(l) + rate;
+        _nodes = WithLoad(_nodes, nodeDelta);
+        _network = _network.WithLinkUsageChange(linkDelta);
+    }
+
+    private static NodeSpec[] WithLoad(NodeSpec[] nodes, Footprint footprint, int sign) =>
+        WithLoad(nodes, footprint.NodeLoads.Select(p => KeyValuePair.Create(p.Key, p.Value.Scale(sign))));
+
+    private static NodeSpec[] WithLoad(NodeSpec[] nodes, IEnumerable<KeyValuePair<int, Resources>> loadDelta)
     {
         var result = (NodeSpec[])nodes.Clone();
         var changed = new HashSet<int>();
-        foreach (var (v, load) in footprint.NodeLoads)
+        foreach (var (v, delta) in loadDelta)
         {
-            var delta = load.Scale(sign);
             result[v] = result[v] with
             {
                 Used = result[v].Used + delta,

@@ -33,15 +33,17 @@ public sealed record AppAdjustment(
 /// <summary>
 /// Runtime adjustment (运行调整) as one pure step: apply a change to the running fleet, find the
 /// affected apps, ask the stability policy, repair each with minimal disruption and commit the new
-/// placement. Apps held back (hold time, cool-down, degraded) are re-examined on every later step,
-/// so a degraded app recovers when conditions allow. The actors execute the returned moves.
+/// placement. Apps the stability policy holds back are re-examined on the first step after their
+/// retry time; degraded apps (no feasible placement) on every <see cref="Tick"/> and whenever a change
+/// touches them, so they recover when conditions allow. The actors execute the returned moves.
 /// </summary>
 public sealed class RuntimeAdjuster
 {
     private readonly RunningFleet _fleet;
     private readonly AdjustmentOptions _options;
     private readonly GreedyRepairPolicy _repair;
-    private readonly SortedSet<string> _waiting = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset?> _held = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _degraded = new(StringComparer.Ordinal);
 
     public RuntimeAdjuster(RunningFleet fleet, AdjustmentOptions? options = null)
     {
@@ -53,39 +55,78 @@ public sealed class RuntimeAdjuster
 
     public StabilityPolicy Stability { get; }
 
-    /// <summary>Apps triggered but not yet moved (held back or degraded).</summary>
-    public IReadOnlyCollection<string> Waiting => _waiting;
+    /// <summary>Apps triggered but held back by the stability policy.</summary>
+    public IReadOnlyCollection<string> Held => _held.Keys;
+
+    /// <summary>Apps with no feasible re-placement, kept as they are until conditions allow.</summary>
+    public IReadOnlyCollection<string> Degraded => _degraded;
 
     public IReadOnlyList<AppAdjustment> OnChange(FleetChange change, DateTimeOffset now, FleetForecast? forecast = null) =>
-        Respond(_fleet.Apply(change), forecast, now);
+        AdjustAll(Assess(change, now, forecast), now, forecast);
 
-    /// <summary>No new change: re-examine the waiting apps (and the forecast's).</summary>
-    public IReadOnlyList<AppAdjustment> Tick(DateTimeOffset now, FleetForecast? forecast = null) => Respond(FleetDelta.None, forecast, now);
+    /// <summary>No new change: re-examine the held apps that are due, the degraded ones, and the forecast's.</summary>
+    public IReadOnlyList<AppAdjustment> Tick(DateTimeOffset now, FleetForecast? forecast = null) =>
+        AdjustAll(Examine(Due(now).Concat(_degraded), FleetDelta.None, forecast, now), now, forecast);
 
-    private IReadOnlyList<AppAdjustment> Respond(FleetDelta delta, FleetForecast? forecast, DateTimeOffset now)
+    /// <summary>Examines the named apps as they are now (e.g. all of them after a restart).</summary>
+    public IReadOnlyList<AppAdjustment> Review(IEnumerable<string> appIds, DateTimeOffset now) =>
+        AdjustAll(Examine(appIds, FleetDelta.None, null, now), now, null);
+
+    /// <summary>
+    /// First half of <see cref="OnChange"/>: applies the change and returns the affected apps (plus
+    /// held apps now due), for a caller that adjusts them one at a time with <see cref="Adjust"/>.
+    /// </summary>
+    public IReadOnlyList<AffectedApp> Assess(FleetChange change, DateTimeOffset now, FleetForecast? forecast = null)
     {
-        var ids = _fleet.AppsTouching(delta.Nodes, delta.Links).Union(_waiting).ToArray();
-        var impacts = ImpactAnalysis.Examine(_fleet, ids, delta, forecast, _options.Impact);
-        Generation.Fleet? forecastView = null;
-        var result = new List<AppAdjustment>();
-        foreach (var impact in impacts)
+        var delta = _fleet.Apply(change);
+        return Examine(_fleet.AppsTouching(delta).Concat(Due(now)), delta, forecast, now);
+    }
+
+    /// <summary>
+    /// Second half: asks the stability policy about one affected app and, if it may act, repairs it
+    /// with minimal disruption and commits the new placement.
+    /// </summary>
+    public AppAdjustment Adjust(AffectedApp impact, DateTimeOffset now, FleetForecast? forecast = null)
+    {
+        var decision = Stability.Consider(impact.AppId, impact.Pressure, impact.Urgent, now);
+        if (!decision.Act)
         {
-            var decision = Stability.Consider(impact.AppId, impact.Pressure, impact.Urgent, now);
-            if (impact.Reason == ImpactReason.None)
-            {
-                _waiting.Remove(impact.AppId);
-                continue;
-            }
-            if (!decision.Act)
-            {
-                _waiting.Add(impact.AppId);
-                result.Add(new AppAdjustment(impact.AppId, impact.Reason, impact.Violations, decision, null, double.NaN, double.NaN, null));
-                continue;
-            }
-            if (impact.Reason == ImpactReason.ForecastViolation) forecastView ??= _fleet.ForecastView(forecast!);
-            result.Add(Repair(impact, decision, impact.Reason == ImpactReason.ForecastViolation ? forecastView : null, now));
+            Hold(impact.AppId, decision);
+            return new AppAdjustment(impact.AppId, impact.Reason, impact.Violations, decision, null, double.NaN, double.NaN, null);
         }
-        return result;
+        var forecastView = impact.Reason == ImpactReason.ForecastViolation && forecast is not null ? _fleet.ForecastView(forecast) : null;
+        return Repair(impact, decision, forecastView, now);
+    }
+
+    private IReadOnlyList<AppAdjustment> AdjustAll(IReadOnlyList<AffectedApp> affected, DateTimeOffset now, FleetForecast? forecast) =>
+        affected.Select(impact => Adjust(impact, now, forecast)).ToArray();
+
+    // Apps found fine settle (and feed the hysteresis their all-clear); the affected ones come back.
+    private IReadOnlyList<AffectedApp> Examine(IEnumerable<string> appIds, FleetDelta delta, FleetForecast? forecast, DateTimeOffset now)
+    {
+        var impacts = ImpactAnalysis.Examine(_fleet, appIds.Distinct().ToArray(), delta, forecast, _options.Impact);
+        return impacts.Where(impact =>
+        {
+            if (impact.Reason != ImpactReason.None) return true;
+            Stability.Consider(impact.AppId, impact.Pressure, urgent: false, now);
+            Settle(impact.AppId, degraded: false);
+            return false;
+        }).ToArray();
+    }
+
+    private IEnumerable<string> Due(DateTimeOffset now) => _held.Where(p => p.Value is null || p.Value <= now).Select(p => p.Key).ToArray();
+
+    private void Hold(string appId, StabilityDecision decision)
+    {
+        _held[appId] = decision.RetryAt;
+        _degraded.Remove(appId);
+    }
+
+    private void Settle(string appId, bool degraded)
+    {
+        _held.Remove(appId);
+        if (degraded) _degraded.Add(appId);
+        else _degraded.Remove(appId);
     }
 
     private AppAdjustment Repair(AffectedApp impact, StabilityDecision decision, Generation.Fleet? forecastView, DateTimeOffset now)
@@ -101,13 +142,13 @@ public sealed class RuntimeAdjuster
         var before = objective.Evaluate(app.Assignment).Total;
         if (replacement.Result is not PlacementPlan plan)
         {
-            _waiting.Add(app.Id);
+            Settle(app.Id, degraded: true);
             return new AppAdjustment(app.Id, impact.Reason, impact.Violations, decision, replacement, before, before, problem);
         }
         // A plan made for the forecast must hold now as well.
         if (forecastView is not null && FeasibilityChecker.Default.Validate(_fleet.ProblemFor(app.Id), plan.Assignment).Count > 0)
         {
-            _waiting.Add(app.Id);
+            Settle(app.Id, degraded: true);
             return new AppAdjustment(app.Id, impact.Reason, impact.Violations,
                 StabilityDecision.Wait("the forecast-safe plan does not hold now"), replacement, before, before, problem);
         }
@@ -117,7 +158,7 @@ public sealed class RuntimeAdjuster
             _fleet.Reassign(app.Id, plan.Assignment);
             Stability.Moved(app.Id, replacement.Moves, now);
         }
-        _waiting.Remove(app.Id);
+        Settle(app.Id, degraded: false);
         return new AppAdjustment(app.Id, impact.Reason, impact.Violations, decision, replacement, before, plan.Objective.Total, problem) { Committed = committed };
     }
 
@@ -132,3 +173,4 @@ public sealed class RuntimeAdjuster
         return result;
     }
 }
+
