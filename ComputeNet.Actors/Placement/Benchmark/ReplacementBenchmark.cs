@@ -29,6 +29,7 @@ public sealed record ReplacementBenchmarkReport(
     [property: JsonPropertyName("p99_ms_drift_to_plan_thread_cpu")] double P99MsDriftToPlanCpu,
     [property: JsonPropertyName("p99_ms_drift_to_all_plans")] double P99MsDriftToAllPlans,
     [property: JsonPropertyName("p99_ms_drift_to_all_plans_thread_cpu")] double P99MsDriftToAllPlansCpu,
+    [property: JsonPropertyName("p99_ms_impact_analysis")] double P99MsImpactAnalysis,
     [property: JsonPropertyName("max_affected_per_event")] int MaxAffectedPerEvent,
     [property: JsonPropertyName("forced_moves")] int ForcedMoves,
     [property: JsonPropertyName("moves_vs_full")] double MovesVsFull,
@@ -87,6 +88,7 @@ public static class ReplacementBenchmark
         var eventTimes = new List<double>();
         var eventCpuTimes = new List<double>();
         var planTimes = new List<double>();
+        var assessTimes = new List<double>();
         var planCpuTimes = new List<double>();
         var forcedMoves = 0;
         var scenarioTimes = ScenarioNames.ToDictionary(n => n, _ => new List<double>());
@@ -105,7 +107,9 @@ public static class ReplacementBenchmark
             var started = Stopwatch.GetTimestamp();
             var startedCpu = ThreadCpuClock.NowMs();
             var adjustments = new List<AppAdjustment>();
-            foreach (var impact in adjuster.Assess(change, now))
+            var assessed = adjuster.Assess(change, now);
+            assessTimes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            foreach (var impact in assessed)
             {
                 adjustments.Add(adjuster.Adjust(impact, now));
                 planTimes.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -150,7 +154,8 @@ public static class ReplacementBenchmark
         return new ReplacementBenchmarkReport(fleet.Nodes.Count, running.Count, eventTimes.Count, affected, repaired, degraded,
             PlacementBenchmark.Percentile(planTimes, 0.5), PlacementBenchmark.Percentile(planTimes, 0.99),
             PlacementBenchmark.Percentile(planCpuTimes, 0.5), PlacementBenchmark.Percentile(planCpuTimes, 0.99),
-            PlacementBenchmark.Percentile(eventTimes, 0.99), PlacementBenchmark.Percentile(eventCpuTimes, 0.99), maxAffected, forcedMoves,
+            PlacementBenchmark.Percentile(eventTimes, 0.99), PlacementBenchmark.Percentile(eventCpuTimes, 0.99),
+            PlacementBenchmark.Percentile(assessTimes, 0.99), maxAffected, forcedMoves,
             fullMoves > 0 ? repairMoves / fullMoves : double.NaN,
             objectiveRatios.Count > 0 ? objectiveRatios.Average() : double.NaN,
             cpSatRatios.Count > 0 ? cpSatRatios.Average() : double.NaN, cpSatRatios.Count,

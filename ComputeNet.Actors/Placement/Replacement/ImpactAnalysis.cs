@@ -78,11 +78,12 @@ public static class ImpactAnalysis
                     continue;
                 }
             }
+            // Only node changes move the objective (it has no network terms).
+            var onChangedNodes = Enumerable.Range(0, app.Assignment.Count).Where(k => delta.Nodes.Contains(app.Assignment[k])).ToHashSet();
             var planned = fleet.PlannedCost(id);
             var limit = planned + Math.Max(options.ObjectiveMargin * Math.Abs(planned), options.MinObjectiveIncrease);
-            var now = fleet.MarginalCost(problem, app.Assignment);
-            var onChangedNodes = Enumerable.Range(0, app.Assignment.Count).Where(k => delta.Nodes.Contains(app.Assignment[k])).ToHashSet();
-            if (now > limit && onChangedNodes.Count > 0)
+            var now = onChangedNodes.Count > 0 ? fleet.MarginalCost(problem, app.Assignment) : planned;
+            if (now > limit)
                 affected.Add(new AffectedApp(id, ImpactReason.ObjectiveDegraded, [], Math.Abs(limit) > 0 ? now / limit : double.PositiveInfinity, onChangedNodes));
             else
                 affected.Add(new AffectedApp(id, ImpactReason.None, [], Pressure(problem, app.Assignment), new HashSet<int>()));
