@@ -1,11 +1,11 @@
-using NodeTier = ComputeNet.Actors.Model.NodeTier;
 using ComputeNet.Actors.Placement;
 using ComputeNet.Actors.Placement.Generation;
-using NodeSpec = ComputeNet.Actors.Placement.NodeSpec;
 using FsCheck;
 using FsCheck.Fluent;
 using Shouldly;
 using Xunit;
+using NodeSpec = ComputeNet.Actors.Placement.NodeSpec;
+using NodeTier = ComputeNet.Actors.Model.NodeTier;
 
 namespace ComputeNet.Tests.Placement;
 

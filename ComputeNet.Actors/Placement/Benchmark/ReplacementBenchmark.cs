@@ -48,13 +48,15 @@ public sealed record ScenarioFigures(
 
 /// <summary>
 /// Runtime-adjustment figures (运行调整), pure. A fleet grown from a real topology runs many apps
-/// placed one after another by greedy-objective and tracked by a <see cref="RunningFleet"/>. Drift
-/// events in turn, accumulating: a node loses half its capacity, a node dies, a link's latency
-/// triples, a region's uplinks lose half their bandwidth. Each event goes through
-/// <see cref="RuntimeAdjuster"/> (no stability damping, so every trigger acts at once); the time per
-/// event runs from the change to the last affected app's committed plan (impact analysis, repairs and
-/// commits included). Each repaired app is compared with a full re-placement from scratch by
-/// greedy-objective in the same view (the app's load taken out), and a few with the CP-SAT repair.
+/// placed one after another by greedy-objective and tracked by a <see cref="RunningFleet"/>; apps that
+/// later placements already broke (their routes lost bandwidth) are settled first. Then independent
+/// drift events, each undone (untimed) before the next: a node loses half its capacity, a node dies,
+/// a link's latency triples, a region's uplinks lose half their bandwidth. Each event goes through
+/// <see cref="RuntimeAdjuster"/> without stability damping, so every trigger acts at once. Drift to
+/// plan is timed per plan, from the change to that app's committed placement (impact analysis and the
+/// repairs before it included), in wall-clock and thread CPU time. Each repaired app is compared with
+/// a full re-placement from scratch by greedy-objective in the same view (its own load taken out),
+/// and a few with the CP-SAT repair.
 /// </summary>
 public static class ReplacementBenchmark
 {
