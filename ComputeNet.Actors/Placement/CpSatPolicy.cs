@@ -157,7 +157,7 @@ public sealed class CpSatPolicy(CpSatOptions? options = null) : IPlacementPolicy
         }
         foreach (var (link, terms) in linkTerms)
         {
-            var available = problem.Network.Links[link].AvailableMbps;
+            var available = problem.Network.AvailableMbps(link);
             if (linkPotential[link] <= available + 1e-9) continue;
             var sum = LinearExpr.NewBuilder();
             foreach (var (literal, rate) in terms) sum.AddTerm(literal, Micro(rate));

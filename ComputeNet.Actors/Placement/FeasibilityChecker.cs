@@ -275,7 +275,7 @@ public sealed class FeasibilityChecker
         }
         foreach (var (link, rate) in linkLoad)
         {
-            var available = problem.Network.Links[link].AvailableMbps;
+            var available = problem.Network.AvailableMbps(link);
             if (rate > available + 1e-9)
                 violations.Add(new(ConstraintKind.LinkBandwidth, linkBlame[link], assignment[linkBlame[link]], $"link {link}: {rate:F2} Mbps > {available:F2} Mbps"));
         }

@@ -39,6 +39,9 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
 
     protected abstract double Score(GreedyContext context, int k, int v);
 
+    /// <summary>A policy-specific veto checked before feasibility (re-placement forbids ping-pong targets here).</summary>
+    protected virtual bool Allows(int k, int v) => true;
+
     public PlacementResult Place(PlacementProblem problem) =>
         PlaceRemaining(problem, new PartialPlan(problem), SubtaskOrder(problem));
 
@@ -220,6 +223,7 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
         private bool Feasible(int k, int v, ref ConstraintKind why)
         {
             if (--_checksLeft <= 0) return false;
+            if (!policy.Allows(k, v)) return false;
             var broken = FeasibilityChecker.Default.Check(context.Problem, context.Plan, k, v);
             if (broken is null) return true;
             if (broken.Value <= ConstraintKind.Capacity) _sawLocalFailure = true;

@@ -213,7 +213,7 @@ public sealed class PlacementProblem
     public IReadOnlyList<int>? PlacementOrder { get; }
 
     /// <summary>What each node offers this plan (see <see cref="NodeSpec.Free"/>).</summary>
-    internal Resources[] Free { get; }
+    internal NodeFreeTable Free { get; }
 
     internal int[][] EdgesOf { get; }
 

@@ -52,11 +52,17 @@ public sealed class Network
     }
 
     // Same topology and latencies, new link usage: routes do not change, so the path cache is shared.
-    private Network(Network original, IReadOnlyList<LinkSpec> links)
+    // Takes ownership of the array; only the links in changedLinks (all when null) need their availability recomputed.
+    private Network(Network original, LinkSpec[] links, IEnumerable<int>? changedLinks = null)
     {
         NodeCount = original.NodeCount;
-        _links = [.. links];
-        _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
+        _links = links;
+        if (changedLinks is null) _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
+        else
+        {
+            _availableMbps = (double[])original._availableMbps.Clone();
+            foreach (var l in changedLinks) _availableMbps[l] = _links[l].AvailableMbps;
+        }
         MaxCachedSources = original.MaxCachedSources;
         _adjacencyStart = original._adjacencyStart;
         _adjacencyNode = original._adjacencyNode;
@@ -74,8 +80,45 @@ public sealed class Network
         return new Network(this, links);
     }
 
-    /// <summary>The same topology with other link bandwidths or latencies: a fresh route cache.</summary>
-    public Network WithLinks(IReadOnlyList<LinkSpec> links) => new(NodeCount, links, MaxCachedSources);
+    /// <summary>
+    /// Background usage of a few links changed by <paramref name="usedDeltaMbps"/> (e.g. a running
+    /// app's own traffic taken out): routes are shared, only the changed links are touched.
+    /// </summary>
+    public Network WithLinkUsageChange(IReadOnlyDictionary<int, double> usedDeltaMbps)
+    {
+        var links = (LinkSpec[])_links.Clone();
+        foreach (var (l, delta) in usedDeltaMbps)
+            links[l] = links[l] with { UsedMbps = Math.Max(0, links[l].UsedMbps + delta) };
+        return new Network(this, links, usedDeltaMbps.Keys);
+    }
+
+    /// <summary>
+    /// The same topology with other link bandwidths or latencies. Routes depend on latencies only, so
+    /// the route cache is kept when no latency changed and started afresh otherwise.
+    /// </summary>
+    public Network WithLinks(IReadOnlyList<LinkSpec> links)
+    {
+        if (links.Count != _links.Length) throw new ArgumentException("The link list must keep the topology's links.");
+        var latencyChanged = new List<int>();
+        for (var l = 0; l < _links.Length; l++)
+        {
+            if (links[l].NodeA != _links[l].NodeA || links[l].NodeB != _links[l].NodeB)
+                throw new ArgumentException("The link list must keep the topology's links.");
+            if (links[l].LatencyMs != _links[l].LatencyMs) latencyChanged.Add(l);
+        }
+        if (latencyChanged.Count == 0) return new Network(this, [.. links]);
+        var network = new Network(NodeCount, links, MaxCachedSources);
+        // A search that has settled neither end of a changed link never relaxed it, so it is still
+        // exact under the new latencies: hand it over. The rest (and this network's lineage) start afresh.
+        lock (_gate)
+        {
+            foreach (var (source, state) in _sources)
+                if (!latencyChanged.Any(l => state.IsSettled(_links[l].NodeA) || state.IsSettled(_links[l].NodeB)))
+                    network._sources[source] = state;
+            _sources.Clear();
+        }
+        return network;
+    }
 
     public int NodeCount { get; }
 
@@ -200,6 +243,8 @@ public sealed class Network
         }
 
         public int[] PredecessorLink { get; }
+
+        public bool IsSettled(int node) => _settled[node];
 
         public List<int> SettledOrder { get; } = [];
 

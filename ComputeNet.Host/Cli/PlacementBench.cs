@@ -22,8 +22,14 @@ public static class PlacementBench
     public static Task<object> RescheduleAsync(CliArgs args)
     {
         var topology = PlacementDataLoader.LoadZooTopology(TopologyFile(args));
-        Console.Error.WriteLine($"re-placing after drift on {topology.Name}");
-        return Task.FromResult<object>(ReplacementBenchmark.Run(topology));
+        var options = new ReplacementBenchmarkOptions(
+            Seed: args.IntOption("seed", 2026),
+            NodeCount: args.IntOption("nodes", 10_000),
+            Apps: args.IntOption("apps", 1_000),
+            Scenarios: args.IntOption("events", 100),
+            CpSatReferenceApps: args.IntOption("cp-sat-apps", 10));
+        Console.Error.WriteLine($"re-placing after drift on {topology.Name} grown to {options.NodeCount} nodes, {options.Apps} apps, {options.Scenarios} events");
+        return Task.FromResult<object>(ReplacementBenchmark.Run(topology, options, message => Console.Error.WriteLine(message)));
     }
 
     /// <summary>--topology FILE.graphml, else Geant2012 from ../shared/data, else the topology shipped with the samples.</summary>

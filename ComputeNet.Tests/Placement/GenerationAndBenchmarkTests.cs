@@ -83,9 +83,11 @@ public sealed class GenerationAndBenchmarkTests(ITestOutputHelper output)
     public void The_replacement_benchmark_runs_end_to_end_on_a_small_configuration()
     {
         var report = ReplacementBenchmark.Run(InstanceGenerator.RandomTopology(8, 20),
-            new ReplacementBenchmarkOptions(NodeCount: 150, Apps: 25, Scenarios: 4));
+            new ReplacementBenchmarkOptions(NodeCount: 150, Apps: 25, Scenarios: 8, CpSatReferenceApps: 1, CpSatTimeLimitSeconds: 1));
         report.InfeasiblePlans.ShouldBe(0);
-        report.RunningApps.ShouldBeGreaterThan(0);
+        report.RunningApps.ShouldBe(25);
+        report.PerScenario.Keys.ShouldBe(new[] { "node_capacity_halved", "node_died", "link_latency_tripled", "region_uplink_halved" }, ignoreOrder: true);
+        report.PerScenario["node_died"].AffectedApps.ShouldBeGreaterThan(0, "a node running an app died twice");
         JsonSerializer.Serialize(report).ShouldContain("\"moves_vs_full\"");
     }
 

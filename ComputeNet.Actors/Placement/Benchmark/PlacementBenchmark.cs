@@ -235,7 +235,7 @@ public static class PlacementBenchmark
         return capacity <= 0 ? 0 : used / capacity;
     }
 
-    private static double Percentile(List<double> values, double quantile)
+    internal static double Percentile(List<double> values, double quantile)
     {
         if (values.Count == 0) return double.NaN;
         var sorted = values.OrderBy(v => v).ToArray();

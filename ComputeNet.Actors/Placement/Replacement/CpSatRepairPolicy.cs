@@ -1,0 +1,30 @@
+namespace ComputeNet.Actors.Placement;
+
+/// <summary>
+/// Reference re-placement: CP-SAT over the whole app with the migration cost of each (subtask, node)
+/// added to the objective, hinted with the greedy repair. Optimal when the solver proves it.
+/// Forbidden targets get a prohibitive cost rather than a hard constraint, so the reference still
+/// answers when only a forbidden node is feasible (the greedy repair would degrade there).
+/// </summary>
+public sealed class CpSatRepairPolicy(MigrationCostWeights? migration = null, CpSatOptions? options = null) : IReplacementPolicy
+{
+    private const double ForbiddenCost = 1e3;
+
+    private readonly GreedyRepairPolicy _greedy = new(migration, new GreedyOptions(Weights: options?.Weights));
+
+    public string Name => "cp-sat-repair";
+
+    public ReplacementResult Replace(PlacementProblem problem, IReadOnlyList<int> current, ReplacementRequest? request = null)
+    {
+        var before = FeasibilityChecker.Default.Validate(problem, current);
+        var greedy = _greedy.Replace(problem, current, request);
+        var hint = (greedy.Result as PlacementPlan)?.Assignment ?? current.Select(v => v >= 0 && v < problem.Nodes.Count ? v : 0).ToArray();
+        var forbidden = request?.ForbiddenNodes;
+        var solver = new CpSatPolicy(options);
+        var result = solver.Solve(problem, (k, v) =>
+            (current[k] < 0 || current[k] >= problem.Nodes.Count ? 0 : _greedy.Migration.Cost(problem, k, current[k], v))
+            + (v != current[k] && forbidden is not null && forbidden.TryGetValue(k, out var nodes) && nodes.Contains(v) ? ForbiddenCost : 0),
+            hint, Name);
+        return _greedy.Finish(problem, current, before, result, result is PlacementPlan ? null : greedy.BestPartial);
+    }
+}
