@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting.Drift;
+namespace ComputeNet.Actors.Forecasting.Drift;
 
 public enum DriftDirection
 {
