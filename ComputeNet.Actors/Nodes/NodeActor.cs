@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using ComputeNet.Actors.Forecasting;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Persistence;
 using static ComputeNet.Actors.Nodes.NodeCommands;
@@ -21,6 +22,9 @@ public sealed record NodeActorSettings(int AgentReportingIntervalMs = 5000, int 
 
     /// <summary>Window aggregates kept per node (memory and snapshot size are bounded by it).</summary>
     public int TelemetryHistoryWindows { get; init; } = 60;
+
+    /// <summary>Forecasting interval, horizons and drift thresholds of the node's available CPU, memory and GPU.</summary>
+    public LiveForecastSettings Forecast { get; init; } = new();
 }
 
 /// <summary>
@@ -63,6 +67,7 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         Command<SilenceTimeout>(_ => OnSilence());
         Command<GetNode>(_ => Sender.Tell(View()));
         Command<GetNodeTelemetry>(_ => Sender.Tell(TelemetryView()));
+        Command<GetNodeForecast>(_ => Sender.Tell(ForecastView()));
         Command<SaveSnapshotSuccess>(success =>
         {
             _snapshotInFlight = false;
@@ -165,8 +170,15 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
             (false, not NodeHealth.Down) => new NodeWentDown(command.NodeId, "the agent reported up: false", _clock.GetUtcNow()),
             _ => null,
         };
-        if (transition is null) Sender.Tell(reply);
-        else PersistAndReply(transition, () => reply);
+        var drifts = ObserveForecast(result.AppliedSamples);
+        if (transition is null && drifts is null)
+        {
+            Sender.Tell(reply);
+            return;
+        }
+        List<INodeEvent> events = transition is null ? [] : [transition];
+        if (drifts is not null) events.AddRange(drifts);
+        PersistAllAndReply(events, reply);
     }
 
     private void Handle(CheckpointTelemetry command)
@@ -213,7 +225,7 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         _telemetryDirty = false;
         _snapshotHighestSeq = _state.Telemetry.HighestSeq;
         _snapshotInFlight = true;
-        SaveSnapshot(_state);
+        SaveSnapshot(_forecaster is null ? _state : _state with { Forecast = _forecaster.ToState() });
     }
 
     private void PersistAndReply(INodeEvent @event, Func<object> reply)
@@ -226,6 +238,58 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
             if (LastSequenceNr % _settings.SnapshotEvery == 0) SaveSnapshotNow();
         });
     }
+
+    private void PersistAllAndReply(IReadOnlyList<INodeEvent> events, object reply)
+    {
+        var sender = Sender;
+        var remaining = events.Count;
+        PersistAll(events, persisted =>
+        {
+            _state = _state.Apply(persisted);
+            if (--remaining == 0) sender.Tell(reply);
+            if (LastSequenceNr % _settings.SnapshotEvery == 0) SaveSnapshotNow();
+        });
+    }
+
+    // ── Forecasting and drift (算力预测) ─────────────────────────────────────────────────────────
+    private LiveForecaster? _forecaster;
+    private NodeSpec? _forecastSpec;
+
+    /// <summary>The node's live forecaster, rebuilt from the snapshot after recovery and afresh when the spec's capacities change.</summary>
+    private LiveForecaster Forecaster()
+    {
+        if (_forecaster is not null && ReferenceEquals(_forecastSpec, _state.Spec)) return _forecaster;
+        _forecastSpec = _state.Spec;
+        return _forecaster = LiveForecaster.Restore(_forecaster?.ToState() ?? _state.Forecast, NodeMetrics.Of(_state.Spec!), _settings.Forecast);
+    }
+
+    /// <summary>Feeds the applied samples of an up node; returns the drift events to persist (usually none: null).</summary>
+    private List<INodeEvent>? ObserveForecast(IReadOnlyList<NodeUsageSample> samples)
+    {
+        var forecaster = Forecaster();
+        var spec = _state.Spec!;
+        Span<double> available = stackalloc double[NodeMetrics.Count(spec)];
+        List<INodeEvent>? events = null;
+        foreach (var sample in samples)
+        {
+            if (!sample.Up) continue; // a node reporting down has no capacity to forecast; its health event says so
+            NodeMetrics.Available(spec, sample, available);
+            if (forecaster.Observe(sample.TimestampMs, available) is not { } drifts) continue;
+            foreach (var drift in drifts)
+            {
+                if (_state.Drifts.AlreadyRecorded(drift.Metric, drift.ConfirmedAt)) continue; // replayed telemetry re-confirms a persisted drift
+                var d = drift.Detection;
+                (events ??= []).Add(new NodeDrifted(_state.NodeId, drift.Metric, d.Direction, d.LevelBefore, d.LevelAfter, drift.FirstSeenAt,
+                    drift.ConfirmedAt, d.Statistic, _clock.GetUtcNow()));
+            }
+        }
+        return events;
+    }
+
+    private object ForecastView() => _state.Spec is null
+        ? new NodeNotFound(_state.NodeId)
+        : new NodeForecastView(_state.NodeId, _settings.Forecast.IntervalMs, Forecaster().IntervalsClosed, Forecaster().Forecast());
+    // ─────────────────────────────────────────────────────────────────────────────────────────────
 
     private object View() => _state.Spec is null
         ? new NodeNotFound(_state.NodeId)

@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Akka.Hosting;
 using Akka.Remote.Hosting;
 using ComputeNet.Actors.Apps;
+using ComputeNet.Actors.Drift;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
 using ComputeNet.Actors.Topology;
@@ -71,12 +72,13 @@ public static class AkkaSetup
             registry.Register<TopologyKey>(system.ActorOf(TopologyActor.Props(settings, TimeProvider.System), TopologyActor.Id)));
 
     /// <summary>The journal-fed read models behind the list endpoints.</summary>
-    public static AkkaConfigurationBuilder WithComputeNetDirectories(this AkkaConfigurationBuilder builder) =>
+    public static AkkaConfigurationBuilder WithComputeNetDirectories(this AkkaConfigurationBuilder builder, ForecastOptions forecast) =>
         builder.WithActors((system, registry) =>
         {
             var readJournal = Akka.Persistence.Query.PersistenceQuery.Get(system)
                 .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
             registry.Register<NodeDirectory>(system.ActorOf(NodeDirectory.Props(readJournal), "node-directory"));
             registry.Register<AppDirectory>(system.ActorOf(AppDirectory.Props(readJournal), "app-directory"));
+            registry.Register<DriftEventLog>(system.ActorOf(DriftEventLog.Props(readJournal, forecast.DriftEventsKept), "drift-event-log"));
         });
 }
