@@ -25,6 +25,7 @@ public sealed record LiveForecastSettings
         ArgumentOutOfRangeException.ThrowIfLessThan(IntervalMs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(HistoryIntervals, 1);
         if (Horizons.Count == 0 || Horizons.Any(h => h < 1)) throw new ArgumentException("horizons must be ≥ 1 interval");
+        Detector.Validate();
     }
 }
 

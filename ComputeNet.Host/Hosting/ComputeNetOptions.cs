@@ -104,8 +104,8 @@ public sealed class ForecastOptions
     /// <summary>Refit cadence of the fitted models, in intervals.</summary>
     public int RefitEveryIntervals { get; set; } = 288;
 
-    /// <summary>Drift detector thresholds (defaults documented in the README).</summary>
-    public DriftOptions Drift { get; set; } = new();
+    /// <summary>Drift detector thresholds, bound straight onto the detector's options (defaults documented in the README).</summary>
+    public DriftDetectorOptions Drift { get; set; } = new();
 
     /// <summary>Recent drift events kept for GET /api/events?type=drift.</summary>
     public int DriftEventsKept { get; set; } = 1000;
@@ -119,40 +119,11 @@ public sealed class ForecastOptions
             Horizons = Horizons.Length == 0 ? [1, 5, 15] : Horizons,
             HistoryIntervals = HistoryIntervals,
             Forecaster = forecaster with { Model = forecaster.Model with { TrackedHorizons = Math.Max(15, Horizons.DefaultIfEmpty(15).Max()) } },
-            Detector = Drift.ToDetectorOptions(),
+            Detector = Drift,
         };
         settings.Validate();
         return settings;
     }
-}
-
-/// <summary>CUSUM drift detection per metric, in units of the metric's noise σ (robust: 1.4826 × MAD of a baseline window).</summary>
-public sealed class DriftOptions
-{
-    private static readonly DriftDetectorOptions Defaults = new();
-
-    public int BaselineWindowIntervals { get; set; } = Defaults.BaselineWindowIntervals;
-    public int BaselineLagIntervals { get; set; } = Defaults.BaselineLagIntervals;
-    public int WarmupIntervals { get; set; } = Defaults.WarmupIntervals;
-    public double AllowanceSigmas { get; set; } = Defaults.AllowanceSigmas;
-    public double TriggerSigmas { get; set; } = Defaults.TriggerSigmas;
-    public double ClearSigmas { get; set; } = Defaults.ClearSigmas;
-    public int PersistenceIntervals { get; set; } = Defaults.PersistenceIntervals;
-    public double MinimumRelativeChange { get; set; } = Defaults.MinimumRelativeChange;
-    public double RelativeNoiseFloor { get; set; } = Defaults.RelativeNoiseFloor;
-
-    public DriftDetectorOptions ToDetectorOptions() => new()
-    {
-        BaselineWindowIntervals = BaselineWindowIntervals,
-        BaselineLagIntervals = BaselineLagIntervals,
-        WarmupIntervals = WarmupIntervals,
-        AllowanceSigmas = AllowanceSigmas,
-        TriggerSigmas = TriggerSigmas,
-        ClearSigmas = ClearSigmas,
-        PersistenceIntervals = PersistenceIntervals,
-        MinimumRelativeChange = MinimumRelativeChange,
-        RelativeNoiseFloor = RelativeNoiseFloor,
-    };
 }
 
 public sealed class KafkaOptions

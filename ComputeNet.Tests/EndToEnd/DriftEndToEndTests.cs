@@ -1,8 +1,5 @@
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json.Nodes;
-using ComputeNet.Streams.Kafka;
-using ComputeNet.Streams.Registration;
 using ComputeNet.Tests.Actors.Forecasting;
 using ComputeNet.Tests.Streams.Telemetry;
 using ComputeNet.Tests.TestSupport;
@@ -26,9 +23,7 @@ public sealed class DriftEndToEndTests
     {
         Kcat.Require();
         using var data = new TempDirectory("computenet-e2e-drift");
-        using var kafka = EmbeddedKafka.Start(HostProcess.FreePort());
-        foreach (var topic in new[] { "computenet.registrations", "computenet.node-telemetry", "computenet.link-telemetry", "computenet.agent-commands", "computenet.deadletter", "computenet.events" })
-            kafka.CreateTopic(topic, 4);
+        using var kafka = KcatFleet.StartBroker();
         var apiPort = HostProcess.FreePort();
         string[] hostArgs =
         [
@@ -42,15 +37,7 @@ public sealed class DriftEndToEndTests
 
         await using (var host = await HostProcess.StartAsync(data.Path, apiPort, null, hostArgs))
         {
-            await Kcat.ProduceAsync(kafka.BootstrapServers, "computenet.registrations", ids.Select(id =>
-                $"{id}|{{\"nodeId\":\"{id}\",\"region\":\"cn-east\",\"tier\":\"edge\",\"cpuCores\":16,\"memoryGb\":64,\"storageGb\":500,\"gpus\":0,\"reliability\":0.99,\"powerIdleW\":80,\"powerPeakW\":300}}"));
-            var tokens = await Eventually.GetAsync(async () =>
-            {
-                var commands = await Kcat.ConsumeAllAsync(kafka.BootstrapServers, "computenet.agent-commands");
-                var provisioned = commands.Select(line => AgentCommand.FromJsonBytes(Encoding.UTF8.GetBytes(line[(line.IndexOf('|') + 1)..])))
-                    .OfType<ProvisionAgent>().GroupBy(p => p.NodeId).ToDictionary(g => g.Key, g => g.Last().AgentToken);
-                return provisioned.Count == ids.Length ? provisioned : null;
-            }, seconds: 60);
+            var tokens = await KcatFleet.RegisterAsync(kafka.BootstrapServers, ids);
 
             // A minute of agent time ending now, two reports per second: 2 ± 0.15 cores used, and on edge-drop
             // 40% of the 16 cores (6.4) taken from interval DropAt on.
