@@ -64,7 +64,8 @@ public sealed class ConfigurationBindingTests
         defaults.Horizons.ShouldBe([1, 5, 15]);
         defaults.Detector.TriggerSigmas.ShouldBe(4.0);
         defaults.Detector.PersistenceIntervals.ShouldBe(2);
-        defaults.Detector.MinimumRelativeChange.ShouldBe(0.15);
+        defaults.Detector.MinimumRelativeChange.ShouldBe(0.2);
+        defaults.Detector.MinimumShiftSigmas.ShouldBe(2.0);
 
         var options = Bind(
             new Dictionary<string, string?> { ["ComputeNet:Forecast:Horizons:0"] = "2", ["ComputeNet:Forecast:Horizons:1"] = "30" },
