@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using ComputeNet.Actors.Forecasting;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Persistence;
 using static ComputeNet.Actors.Nodes.NodeCommands;
@@ -24,6 +25,9 @@ public sealed record NodeActorSettings(int AgentReportingIntervalMs = 5000, int 
 
     /// <summary>Telemetry checkpoints between snapshots of the telemetry journal (which then drops the events behind them).</summary>
     public int TelemetrySnapshotEvery { get; init; } = 50;
+
+    /// <summary>Forecasting interval, horizons and drift thresholds of the node's available CPU, memory and GPU.</summary>
+    public LiveForecastSettings Forecast { get; init; } = new();
 }
 
 /// <summary>
@@ -74,6 +78,7 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         Command<SilenceTimeout>(_ => OnSilence());
         Command<GetNode>(_ => Sender.Tell(View()));
         Command<GetNodeTelemetry>(_ => Sender.Tell(TelemetryView()));
+        Command<GetNodeForecast>(_ => Sender.Tell(ForecastView()));
         Command<NodeTelemetryJournal.Saved>(OnTelemetrySaved);
         Command<Terminated>(terminated => throw new InvalidOperationException(
             $"the telemetry journal of node {_state.NodeId} stopped ({terminated.ActorRef.Path.Name}); restarting from durable state"));
@@ -88,7 +93,8 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
     {
         Command<NodeTelemetryJournal.Restored>(restored =>
         {
-            _state = _state with { Telemetry = restored.Telemetry };
+            _state = _state with { Telemetry = restored.State.Telemetry, Forecast = restored.State.Forecast };
+            _forecaster = null;
             Become(Running);
             foreach (var (message, sender) in _awaitingTelemetry) Self.Tell(message, sender);
             _awaitingTelemetry.Clear();
@@ -186,8 +192,15 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
             (false, not NodeHealth.Down) => new NodeWentDown(command.NodeId, "the agent reported up: false", _clock.GetUtcNow()),
             _ => null,
         };
-        if (transition is null) Sender.Tell(reply);
-        else PersistAndReply(transition, () => reply);
+        var drifts = ObserveForecast(result.AppliedSamples);
+        if (transition is null && drifts is null)
+        {
+            Sender.Tell(reply);
+            return;
+        }
+        List<INodeEvent> events = transition is null ? [] : [transition];
+        if (drifts is not null) events.AddRange(drifts);
+        PersistAllAndReply(events, reply);
     }
 
     private void Handle(CheckpointTelemetry command)
@@ -211,7 +224,8 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
     /// <summary>Hands what telemetry gained since the last checkpoint to the telemetry journal; <see cref="OnTelemetrySaved"/> answers the waiters.</summary>
     private void CheckpointNow()
     {
-        _telemetryJournal.Tell(NodeTelemetryCheckpointed.Of(_state.NodeId, _state.Telemetry, _windowsSinceCheckpoint, _settings.TelemetryHistoryWindows, _resetTelemetry));
+        _telemetryJournal.Tell(NodeTelemetryCheckpointed.Of(_state.NodeId, _state.Telemetry, _windowsSinceCheckpoint, _settings.TelemetryHistoryWindows,
+            _resetTelemetry, ForecastCheckpointNow()));
         _windowsSinceCheckpoint = 0;
         _resetTelemetry = false;
         _checkpointInFlight = true;
@@ -248,8 +262,8 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         });
     }
 
-    /// <summary>Lifecycle snapshots leave telemetry out: its durable copy is the telemetry journal's.</summary>
-    private void SaveSnapshotNow() => SaveSnapshot(_state with { Telemetry = NodeTelemetryState.Empty });
+    /// <summary>Lifecycle snapshots leave telemetry and forecasts out: their durable copy is the telemetry journal's.</summary>
+    private void SaveSnapshotNow() => SaveSnapshot(_state with { Telemetry = NodeTelemetryState.Empty, Forecast = LiveForecastState.Empty });
 
     private void PersistAndReply(INodeEvent @event, Func<object> reply)
     {
@@ -261,6 +275,72 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
             if (LastSequenceNr % _settings.SnapshotEvery == 0) SaveSnapshotNow();
         });
     }
+
+    private void PersistAllAndReply(IReadOnlyList<INodeEvent> events, object reply)
+    {
+        var sender = Sender;
+        var remaining = events.Count;
+        PersistAll(events, persisted =>
+        {
+            _state = _state.Apply(persisted);
+            if (--remaining == 0) sender.Tell(reply);
+            if (LastSequenceNr % _settings.SnapshotEvery == 0) SaveSnapshotNow();
+        });
+    }
+
+    // ── Forecasting and drift (算力预测) ─────────────────────────────────────────────────────────
+    private LiveForecaster? _forecaster;
+    private NodeSpec? _forecastSpec;
+
+    /// <summary>The node's live forecaster, rebuilt from the snapshot after recovery and afresh when the spec's capacities change.</summary>
+    private LiveForecaster Forecaster()
+    {
+        if (_forecaster is not null && ReferenceEquals(_forecastSpec, _state.Spec)) return _forecaster;
+        _forecastSpec = _state.Spec;
+        return _forecaster = LiveForecaster.Restore(_forecaster?.ToState() ?? _state.Forecast, NodeMetrics.Of(_state.Spec!), _settings.Forecast);
+    }
+
+    /// <summary>Feeds the applied samples of an up node; returns the drift events to persist (usually none: null).</summary>
+    private List<INodeEvent>? ObserveForecast(IReadOnlyList<NodeUsageSample> samples)
+    {
+        var forecaster = Forecaster();
+        var spec = _state.Spec!;
+        Span<double> available = stackalloc double[NodeMetrics.Count(spec)];
+        List<INodeEvent>? events = null;
+        foreach (var sample in samples)
+        {
+            if (!sample.Up) continue; // a node reporting down has no capacity to forecast; its health event says so
+            NodeMetrics.Available(spec, sample, available);
+            if (forecaster.Observe(sample.TimestampMs, available) is not { } drifts) continue;
+            foreach (var drift in drifts)
+            {
+                if (_state.Drifts.AlreadyRecorded(drift.Metric, drift.ConfirmedAt)) continue; // replayed telemetry re-confirms a persisted drift
+                var d = drift.Detection;
+                (events ??= []).Add(new NodeDrifted(_state.NodeId, drift.Metric, d.Direction, d.LevelBefore, d.LevelAfter, drift.FirstSeenAt,
+                    drift.ConfirmedAt, d.Statistic, _clock.GetUtcNow()));
+            }
+        }
+        return events;
+    }
+
+    private LiveForecaster? _forecasterAtCheckpoint;
+    private long _intervalsClosedAtCheckpoint;
+
+    /// <summary>The forecaster's part of the next checkpoint: what it closed since the last one, or all of it when it was rebuilt since.</summary>
+    private ForecastCheckpoint? ForecastCheckpointNow()
+    {
+        if (_forecaster is null) return null;
+        var replace = !ReferenceEquals(_forecaster, _forecasterAtCheckpoint);
+        var checkpoint = ForecastCheckpoint.Of(_forecaster.ToState(), _forecaster.IntervalsClosed - _intervalsClosedAtCheckpoint, _settings.Forecast.HistoryIntervals, replace);
+        _forecasterAtCheckpoint = _forecaster;
+        _intervalsClosedAtCheckpoint = _forecaster.IntervalsClosed;
+        return checkpoint;
+    }
+
+    private object ForecastView() => _state.Spec is null
+        ? new NodeNotFound(_state.NodeId)
+        : new NodeForecastView(_state.NodeId, _settings.Forecast.IntervalMs, Forecaster().IntervalsClosed, Forecaster().Forecast());
+    // ─────────────────────────────────────────────────────────────────────────────────────────────
 
     private object View() => _state.Spec is null
         ? new NodeNotFound(_state.NodeId)

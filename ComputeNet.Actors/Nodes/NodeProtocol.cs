@@ -1,3 +1,5 @@
+using ComputeNet.Actors.Forecasting;
+using ComputeNet.Actors.Forecasting.Drift;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Persistence;
 
@@ -50,6 +52,9 @@ public static class NodeQueries
     public sealed record GetNode(string NodeId) : INodeMessage, IComputeNetMessage;
 
     public sealed record GetNodeTelemetry(string NodeId) : INodeMessage, IComputeNetMessage;
+
+    /// <summary>Answered with <see cref="NodeReplies.NodeForecastView"/> (算力预测).</summary>
+    public sealed record GetNodeForecast(string NodeId) : INodeMessage, IComputeNetMessage;
 }
 
 public enum RegistrationOutcome
@@ -116,6 +121,16 @@ public static class NodeReplies
     }
 
     public sealed record NodeNotFound(string NodeId) : IComputeNetMessage;
+
+    /// <summary>Available CPU, memory (and GPU) forecasts of a node; <paramref name="IntervalMs"/> is the length of one horizon step.</summary>
+    public sealed record NodeForecastView(string NodeId, long IntervalMs, long IntervalsObserved, IReadOnlyList<MetricForecast> Metrics) : IComputeNetMessage
+    {
+        public bool Equals(NodeForecastView? other) =>
+            other is not null && NodeId == other.NodeId && IntervalMs == other.IntervalMs && IntervalsObserved == other.IntervalsObserved
+            && Metrics.SequenceEqual(other.Metrics);
+
+        public override int GetHashCode() => HashCode.Combine(NodeId, IntervalsObserved);
+    }
 }
 
 public static class NodeEvents
@@ -137,6 +152,22 @@ public static class NodeEvents
 
     /// <summary>Telemetry with <c>up: true</c> was applied after the node was down (or for the first time).</summary>
     public sealed record NodeCameUp(string NodeId, DateTimeOffset At) : INodeEvent;
+
+    /// <summary>
+    /// The drift detector confirmed a lasting change of one metric's level (e.g. available CPU cores fell from 14 to 8).
+    /// <paramref name="FirstSeenAt"/> and <paramref name="ConfirmedAt"/> are the starts of the intervals (agent clock) where
+    /// the change was first suspected and confirmed; <paramref name="Statistic"/> is the detector's CUSUM value in σ.
+    /// </summary>
+    public sealed record NodeDrifted(
+        string NodeId,
+        string Metric,
+        DriftDirection Direction,
+        double FromLevel,
+        double ToLevel,
+        DateTimeOffset FirstSeenAt,
+        DateTimeOffset ConfirmedAt,
+        double Statistic,
+        DateTimeOffset At) : INodeEvent;
 }
 
 /// <summary>A persisted fact about one node.</summary>

@@ -1,3 +1,4 @@
+using ComputeNet.Actors.Forecasting;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Persistence;
 using static ComputeNet.Actors.Nodes.NodeEvents;
@@ -32,6 +33,14 @@ public sealed record NodeState(
     /// <summary>Live telemetry: not event-sourced, carried by snapshots only (older snapshots lack it: empty).</summary>
     public NodeTelemetryState Telemetry { get; init; } = NodeTelemetryState.Empty;
 
+    // ── Forecasting and drift (算力预测) ──
+
+    /// <summary>The forecasters' history: carried by snapshots only (the actor's live forecaster is the authority in between).</summary>
+    public LiveForecastState Forecast { get; init; } = LiveForecastState.Empty;
+
+    /// <summary>Per metric, the latest confirmed drift: a drift re-detected from replayed telemetry is not persisted twice.</summary>
+    public DriftMarks Drifts { get; init; } = DriftMarks.None;
+
     public static NodeState Empty(string nodeId) =>
         new(nodeId, NodeLifecycle.Unregistered, null, null, default, default, 0);
 
@@ -51,11 +60,14 @@ public sealed record NodeState(
             Health = NodeHealth.Unknown,
             HealthChangedAt = null,
             Telemetry = NodeTelemetryState.Empty,
+            Forecast = LiveForecastState.Empty,
+            Drifts = DriftMarks.None,
         },
         NodeUpdated e => this with { Spec = e.Spec, UpdatedAt = e.At, Version = Version + 1 },
         NodeDeregistered e => this with { Lifecycle = NodeLifecycle.Deregistered, UpdatedAt = e.At, Version = Version + 1 },
         NodeWentDown e => this with { Health = NodeHealth.Down, HealthChangedAt = e.At },
         NodeCameUp e => this with { Health = NodeHealth.Up, HealthChangedAt = e.At },
+        NodeDrifted e => this with { Drifts = Drifts.With(e.Metric, e.ConfirmedAt) },
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown node event"),
     };
 }

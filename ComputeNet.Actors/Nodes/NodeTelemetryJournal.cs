@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using ComputeNet.Actors.Forecasting;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Persistence;
 
@@ -8,8 +9,9 @@ namespace ComputeNet.Actors.Nodes;
 
 /// <summary>
 /// What a telemetry checkpoint adds to the durable telemetry: the windows aggregated since the previous one,
-/// the latest sample and the seq reached. With <paramref name="Reset"/> it starts from empty (a new
-/// registration brings a new agent). Written by <see cref="NodeTelemetryJournal"/>, never tagged.
+/// the latest sample and the seq reached, and the forecaster's open interval plus the intervals it closed since.
+/// With <paramref name="Reset"/> it starts from empty (a new registration brings a new agent). Written by
+/// <see cref="NodeTelemetryJournal"/>, never tagged.
 /// </summary>
 public sealed record NodeTelemetryCheckpointed(
     string NodeId,
@@ -18,26 +20,66 @@ public sealed record NodeTelemetryCheckpointed(
     NodeUsageSample? Latest,
     IReadOnlyList<NodeUsageWindow> NewWindows,
     int HistoryLimit,
-    bool Reset) : IComputeNetEvent
+    bool Reset,
+    ForecastCheckpoint? Forecast = null) : IComputeNetEvent
 {
     public bool Equals(NodeTelemetryCheckpointed? other) =>
         other is not null && NodeId == other.NodeId && HighestSeq == other.HighestSeq && AppliedSamples == other.AppliedSamples
-        && Equals(Latest, other.Latest) && NewWindows.SequenceEqual(other.NewWindows) && HistoryLimit == other.HistoryLimit && Reset == other.Reset;
+        && Equals(Latest, other.Latest) && NewWindows.SequenceEqual(other.NewWindows) && HistoryLimit == other.HistoryLimit && Reset == other.Reset
+        && Equals(Forecast, other.Forecast);
 
     public override int GetHashCode() => HashCode.Combine(NodeId, HighestSeq, AppliedSamples, NewWindows.Count);
 
     /// <summary>The durable telemetry after this checkpoint.</summary>
-    public NodeTelemetryState ApplyTo(NodeTelemetryState state)
+    public NodeTelemetryJournalState ApplyTo(NodeTelemetryJournalState state)
     {
-        var history = (Reset ? NewWindows : state.History.Concat(NewWindows)).ToArray();
+        var history = (Reset ? NewWindows : state.Telemetry.History.Concat(NewWindows)).ToArray();
         if (history.Length > HistoryLimit) history = history[^HistoryLimit..];
-        return new NodeTelemetryState(HighestSeq, AppliedSamples, Latest, history);
+        var forecast = Forecast?.ApplyTo(Reset ? LiveForecastState.Empty : state.Forecast) ?? (Reset ? LiveForecastState.Empty : state.Forecast);
+        return new NodeTelemetryJournalState(new NodeTelemetryState(HighestSeq, AppliedSamples, Latest, history), forecast);
     }
 
     /// <summary>The checkpoint that brings durable telemetry up to <paramref name="live"/>, given how many windows it gained since the last one.</summary>
-    public static NodeTelemetryCheckpointed Of(string nodeId, NodeTelemetryState live, int windowsSinceLast, int historyLimit, bool reset) =>
+    public static NodeTelemetryCheckpointed Of(string nodeId, NodeTelemetryState live, int windowsSinceLast, int historyLimit, bool reset, ForecastCheckpoint? forecast) =>
         new(nodeId, live.HighestSeq, live.AppliedSamples, live.Latest,
-            live.History.Skip(Math.Max(0, live.History.Count - windowsSinceLast)).ToArray(), historyLimit, reset);
+            live.History.Skip(Math.Max(0, live.History.Count - windowsSinceLast)).ToArray(), historyLimit, reset, forecast);
+}
+
+/// <summary>
+/// The forecaster's part of a checkpoint: its open interval, and the closed intervals since the previous checkpoint
+/// (all of them, <paramref name="Replace"/>, when the forecaster was rebuilt in between, e.g. for a new spec).
+/// </summary>
+public sealed record ForecastCheckpoint(
+    IReadOnlyList<LiveMetric> Metrics,
+    long OpenInterval,
+    IReadOnlyList<double> OpenSums,
+    int OpenSamples,
+    IReadOnlyList<ClosedInterval> NewHistory,
+    int HistoryLimit,
+    bool Replace)
+{
+    public bool Equals(ForecastCheckpoint? other) =>
+        other is not null && Metrics.SequenceEqual(other.Metrics) && OpenInterval == other.OpenInterval && OpenSums.SequenceEqual(other.OpenSums)
+        && OpenSamples == other.OpenSamples && NewHistory.SequenceEqual(other.NewHistory) && HistoryLimit == other.HistoryLimit && Replace == other.Replace;
+
+    public override int GetHashCode() => HashCode.Combine(OpenInterval, OpenSamples, NewHistory.Count);
+
+    public LiveForecastState ApplyTo(LiveForecastState state)
+    {
+        var history = (Replace ? NewHistory : state.History.Concat(NewHistory)).ToArray();
+        if (history.Length > HistoryLimit) history = history[^HistoryLimit..];
+        return new LiveForecastState(Metrics, OpenInterval, OpenSums, OpenSamples, history);
+    }
+
+    public static ForecastCheckpoint Of(LiveForecastState live, long closedSinceLast, int historyLimit, bool replace) =>
+        new(live.Metrics, live.OpenInterval, live.OpenSums, live.OpenSamples,
+            replace ? live.History : live.History.Skip((int)Math.Max(0, live.History.Count - closedSinceLast)).ToArray(), historyLimit, replace);
+}
+
+/// <summary>What the telemetry journal holds for its node (and snapshots).</summary>
+public sealed record NodeTelemetryJournalState(NodeTelemetryState Telemetry, LiveForecastState Forecast) : IComputeNetSnapshot
+{
+    public static NodeTelemetryJournalState Empty { get; } = new(NodeTelemetryState.Empty, LiveForecastState.Empty);
 }
 
 /// <summary>
@@ -50,14 +92,14 @@ public sealed record NodeTelemetryCheckpointed(
 public sealed class NodeTelemetryJournal : ReceivePersistentActor
 {
     /// <summary>Told to the parent once recovered: the telemetry as last checkpointed.</summary>
-    public sealed record Restored(NodeTelemetryState Telemetry);
+    public sealed record Restored(NodeTelemetryJournalState State);
 
     /// <summary>Told to the parent when a checkpoint is durable.</summary>
     public sealed record Saved(long HighestSeq);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly int _snapshotEvery;
-    private NodeTelemetryState _telemetry = NodeTelemetryState.Empty;
+    private NodeTelemetryJournalState _telemetry = NodeTelemetryJournalState.Empty;
     private long _snapshotSequenceNr;
 
     public NodeTelemetryJournal(string nodeId, int snapshotEvery)
@@ -70,7 +112,7 @@ public sealed class NodeTelemetryJournal : ReceivePersistentActor
         Recover<SnapshotOffer>(offer =>
         {
             _snapshotSequenceNr = offer.Metadata.SequenceNr;
-            if (offer.Snapshot is NodeTelemetryState snapshot) _telemetry = snapshot;
+            if (offer.Snapshot is NodeTelemetryJournalState snapshot) _telemetry = snapshot;
         });
         Command<NodeTelemetryCheckpointed>(checkpoint => PersistAsync(checkpoint, persisted =>
         {

@@ -1,5 +1,4 @@
 using ComputeNet.Actors.Model;
-using ComputeNet.Actors.Persistence;
 
 namespace ComputeNet.Actors.Nodes;
 
@@ -15,7 +14,7 @@ public sealed record NodeTelemetryState(
     long HighestSeq,
     long AppliedSamples,
     NodeUsageSample? Latest,
-    IReadOnlyList<NodeUsageWindow> History) : IComputeNetSnapshot
+    IReadOnlyList<NodeUsageWindow> History)
 {
     public static NodeTelemetryState Empty { get; } = new(-1, 0, null, []);
 
@@ -31,7 +30,11 @@ public sealed record TelemetryFoldResult(
     NodeTelemetryState State,
     int Applied,
     int Duplicates,
-    IReadOnlyList<SampleRejection> Rejections);
+    IReadOnlyList<SampleRejection> Rejections)
+{
+    /// <summary>The samples applied, in order (what the forecaster consumes).</summary>
+    public IReadOnlyList<NodeUsageSample> AppliedSamples { get; init; } = [];
+}
 
 /// <summary>
 /// Pure: folds a window of samples into a node's telemetry state. Checks each sample's agent token,
@@ -78,7 +81,7 @@ public static class NodeTelemetryFold
             ? state.History.Skip(state.History.Count - historyLimit + 1).Append(window).ToArray()
             : state.History.Append(window).ToArray();
         var next = new NodeTelemetryState(highest, state.AppliedSamples + applied.Count, applied[^1], history);
-        return new TelemetryFoldResult(next, applied.Count, duplicates, rejections);
+        return new TelemetryFoldResult(next, applied.Count, duplicates, rejections) { AppliedSamples = applied };
     }
 
     /// <summary>Usage may exceed capacity by the tolerance (counters are sampled, not exact); beyond that it is a wrong unit or a wrong node.</summary>

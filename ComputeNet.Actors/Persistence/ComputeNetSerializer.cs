@@ -27,7 +27,7 @@ public sealed class ComputeNetSerializer(ExtendedActorSystem system) : Serialize
         [typeof(NodeEvents.NodeDeregistered)] = "node-deregistered",
         [typeof(NodeState)] = "node-state",
         [typeof(NodeTelemetryCheckpointed)] = "node-telemetry-checkpoint",
-        [typeof(NodeTelemetryState)] = "node-telemetry-state",
+        [typeof(NodeTelemetryJournalState)] = "node-telemetry-journal-state",
         [typeof(NodeCommands.RegisterNode)] = "node-register",
         [typeof(NodeCommands.DeregisterNode)] = "node-deregister",
         [typeof(NodeCommands.WakeUp)] = "node-wake-up",
@@ -70,6 +70,14 @@ public sealed class ComputeNetSerializer(ExtendedActorSystem system) : Serialize
         [typeof(AppReplies.AppCommandRefused)] = "app-command-refused",
         [typeof(AppReplies.AppNotFound)] = "app-not-found",
         [typeof(AppReplies.AppView)] = "app-view",
+        [typeof(NodeEvents.NodeDrifted)] = "node-drifted",
+        [typeof(NodeQueries.GetNodeForecast)] = "node-get-forecast",
+        [typeof(NodeReplies.NodeForecastView)] = "node-forecast-view",
+        [typeof(TopologyEvents.LinkDrifted)] = "link-drifted",
+        [typeof(TopologyQueries.GetLinkForecast)] = "topology-get-link-forecast",
+        [typeof(TopologyReplies.LinkForecastView)] = "topology-link-forecast-view",
+        [typeof(TopologyReplies.LinkNotFound)] = "topology-link-not-found",
+        [typeof(ProjectionCheckpoint)] = "projection-checkpoint",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest =
@@ -86,7 +94,10 @@ public sealed class ComputeNetSerializer(ExtendedActorSystem system) : Serialize
     /// <summary>Every type this serializer owns; the round-trip tests walk this list.</summary>
     public static IReadOnlyCollection<Type> KnownTypes => Manifests.Keys;
 
-    public override string Manifest(object o) =>
+    public override string Manifest(object o) => ManifestOf(o);
+
+    /// <summary>The stable type name of a message (also the "type" of events published on Kafka).</summary>
+    public static string ManifestOf(object o) =>
         Manifests.TryGetValue(o.GetType(), out var manifest)
             ? manifest
             : throw new SerializationException($"{o.GetType().FullName} has no manifest in {nameof(ComputeNetSerializer)}");

@@ -14,6 +14,9 @@ public sealed class EventTagger : IWriteEventAdapter
     {
         // Durability for live telemetry, compacted away: not an audit fact, and far too many for projections.
         NodeTelemetryCheckpointed => evt,
+        // Drift (and down / up, a drift too) also carries the drift tag: /api/events?type=drift and computenet.events read it.
+        NodeEvents.NodeDrifted or NodeEvents.NodeWentDown or NodeEvents.NodeCameUp => new Tagged(evt, [EventTags.Node, EventTags.Drift, EventTags.All]),
+        TopologyEvents.LinkDrifted or TopologyEvents.LinkWentDown or TopologyEvents.LinkCameUp => new Tagged(evt, [EventTags.Link, EventTags.Drift, EventTags.All]),
         INodeEvent => new Tagged(evt, [EventTags.Node, EventTags.All]),
         IAppEvent => new Tagged(evt, [EventTags.App, EventTags.All]),
         ITopologyEvent => new Tagged(evt, [EventTags.Link, EventTags.All]),

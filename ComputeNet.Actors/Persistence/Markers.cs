@@ -26,4 +26,7 @@ public static class EventTags
     public const string App = "app";
     public const string Link = "link";
     public const string All = "all";
+
+    /// <summary>Node and link drift, down and up: what runtime adjustment (运行调整) reacts to.</summary>
+    public const string Drift = "drift";
 }

@@ -59,3 +59,6 @@ public abstract class TagProjection : ReceiveActor, IWithTimers
             .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), ex => new StreamDone(ex)),
                 Context.Materializer());
 }
+
+/// <summary>How far a durable projection got: the journal offset (ordering) of the last event it handled.</summary>
+public sealed record ProjectionCheckpoint(long Offset) : IComputeNetSnapshot;

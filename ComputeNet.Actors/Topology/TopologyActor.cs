@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using ComputeNet.Actors.Forecasting;
+using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Persistence;
 using static ComputeNet.Actors.Topology.TopologyCommands;
 using static ComputeNet.Actors.Topology.TopologyEvents;
@@ -18,6 +20,9 @@ public sealed record TopologyActorSettings
 
     /// <summary>Samples kept per link.</summary>
     public int HistoryLimit { get; init; } = 30;
+
+    /// <summary>Forecasting interval, horizons and drift thresholds of every link's available bandwidth and latency.</summary>
+    public LiveForecastSettings Forecast { get; init; } = new();
 }
 
 /// <summary>
@@ -51,12 +56,16 @@ public sealed class TopologyActor : ReceivePersistentActor, IWithTimers
             if (offer.Snapshot is not TopologySnapshot snapshot) return;
             _links.Clear();
             foreach (var link in snapshot.Links) _links[link.Key] = link;
+            _forecasters.Clear();
+            _restoredForecasts.Clear();
+            foreach (var forecast in snapshot.Forecasts) _restoredForecasts[forecast.Key] = forecast.State;
         });
 
         Command<RecordLinkTelemetry>(Handle);
         Command<CheckpointTopology>(_ => Checkpoint());
         Command<Sweep>(_ => SweepSilentLinks());
         Command<GetTopology>(_ => Sender.Tell(new TopologyView(_links.Values.OrderBy(l => l.Key, StringComparer.Ordinal).Select(View).ToList())));
+        Command<GetLinkForecast>(query => Sender.Tell(ForecastView(query.Src, query.Dst)));
         Command<GetPath>(query => Sender.Tell(new PathView(query.From, query.To, NetworkGraph.ShortestLatencyPath(Edges(), query.From, query.To))));
         Command<SaveSnapshotSuccess>(success =>
         {
@@ -120,18 +129,70 @@ public sealed class TopologyActor : ReceivePersistentActor, IWithTimers
             (false, true, _) or (false, false, null) => new LinkWentDown(command.Src, command.Dst, $"{command.Reporter} reported up: false", now),
             _ => null,
         };
-        if (transition is null)
+        var drifts = ObserveForecast(result.State, result.AppliedSamples);
+        if (transition is null && drifts is null)
         {
             Sender.Tell(reply);
             return;
         }
+        List<ITopologyEvent> events = transition is null ? [] : [transition];
+        if (drifts is not null) events.AddRange(drifts);
         var sender = Sender;
-        Persist(transition, persisted =>
+        var remaining = events.Count;
+        PersistAll(events, persisted =>
         {
             Apply(persisted);
-            sender.Tell(reply);
+            if (--remaining == 0) sender.Tell(reply);
         });
     }
+
+    // ── Forecasting and drift (算力预测 of the network) ───────────────────────────────────────────
+    private readonly Dictionary<string, LiveForecaster> _forecasters = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LiveForecastState> _restoredForecasts = new(StringComparer.Ordinal);
+
+    /// <summary>A link's live forecaster: rebuilt from the snapshot on first use, afresh when the reported capacity changes.</summary>
+    private LiveForecaster Forecaster(string key, double capacityMbps)
+    {
+        if (_forecasters.TryGetValue(key, out var forecaster) && forecaster.Metrics[0].Maximum.Equals(capacityMbps)) return forecaster;
+        var previous = forecaster?.ToState() ?? _restoredForecasts.GetValueOrDefault(key) ?? LiveForecastState.Empty;
+        _restoredForecasts.Remove(key);
+        return _forecasters[key] = LiveForecaster.Restore(previous, LinkMetrics.Of(capacityMbps), _settings.Forecast);
+    }
+
+    private List<ITopologyEvent>? ObserveForecast(LinkState link, IReadOnlyList<LinkSample> samples)
+    {
+        Span<double> values = stackalloc double[2];
+        List<ITopologyEvent>? events = null;
+        foreach (var sample in samples)
+        {
+            if (!sample.Up) continue; // a link reported down has nothing to forecast; its health event says so
+            values[0] = sample.AvailableMbps;
+            values[1] = sample.LatencyMs;
+            if (Forecaster(link.Key, sample.CapacityMbps).Observe(sample.TimestampMs, values) is not { } drifts) continue;
+            foreach (var drift in drifts)
+            {
+                if (link.Drifts.AlreadyRecorded(drift.Metric, drift.ConfirmedAt)) continue; // replayed telemetry re-confirms a persisted drift
+                var d = drift.Detection;
+                (events ??= []).Add(new LinkDrifted(link.Src, link.Dst, drift.Metric, d.Direction, d.LevelBefore, d.LevelAfter,
+                    drift.FirstSeenAt, drift.ConfirmedAt, d.Statistic, _clock.GetUtcNow()));
+            }
+        }
+        return events;
+    }
+
+    private object ForecastView(string src, string dst)
+    {
+        if (!_links.TryGetValue(LinkKeys.Of(src, dst), out var link) || link.Latest is null) return new LinkNotFound(src, dst);
+        var forecaster = Forecaster(link.Key, _forecasters.TryGetValue(link.Key, out var live) ? live.Metrics[0].Maximum : link.Latest.CapacityMbps);
+        return new LinkForecastView(src, dst, _settings.Forecast.IntervalMs, forecaster.IntervalsClosed, forecaster.Forecast());
+    }
+
+    private IReadOnlyList<LinkForecastState> ForecastStates() =>
+        _forecasters.Select(f => new LinkForecastState(f.Key, f.Value.ToState()))
+            .Concat(_restoredForecasts.Select(f => new LinkForecastState(f.Key, f.Value)))
+            .OrderBy(f => f.Key, StringComparer.Ordinal)
+            .ToList();
+    // ─────────────────────────────────────────────────────────────────────────────────────────────
 
     private void SweepSilentLinks()
     {
@@ -165,7 +226,7 @@ public sealed class TopologyActor : ReceivePersistentActor, IWithTimers
         _nextCheckpointWaiters = [];
         _dirty = false;
         _snapshotInFlight = true;
-        SaveSnapshot(new TopologySnapshot(_links.Values.ToList()));
+        SaveSnapshot(new TopologySnapshot(_links.Values.ToList()) { Forecasts = ForecastStates() });
     }
 
     private IEnumerable<LinkEdge> Edges() =>

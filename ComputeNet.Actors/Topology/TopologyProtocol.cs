@@ -1,3 +1,5 @@
+using ComputeNet.Actors.Forecasting;
+using ComputeNet.Actors.Forecasting.Drift;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Persistence;
 
@@ -26,6 +28,9 @@ public static class TopologyQueries
     public sealed record GetTopology : IComputeNetMessage;
 
     public sealed record GetPath(string From, string To) : IComputeNetMessage;
+
+    /// <summary>Answered with <see cref="TopologyReplies.LinkForecastView"/>, or <see cref="TopologyReplies.LinkNotFound"/>.</summary>
+    public sealed record GetLinkForecast(string Src, string Dst) : IComputeNetMessage;
 }
 
 public static class TopologyReplies
@@ -53,6 +58,18 @@ public static class TopologyReplies
 
     /// <summary>The shortest-latency route over links that are up, or <see cref="NetworkPath"/> null when none.</summary>
     public sealed record PathView(string From, string To, NetworkPath? Path) : IComputeNetMessage;
+
+    /// <summary>Available bandwidth and latency forecasts of a link; <paramref name="IntervalMs"/> is one horizon step.</summary>
+    public sealed record LinkForecastView(string Src, string Dst, long IntervalMs, long IntervalsObserved, IReadOnlyList<MetricForecast> Metrics) : IComputeNetMessage
+    {
+        public bool Equals(LinkForecastView? other) =>
+            other is not null && Src == other.Src && Dst == other.Dst && IntervalMs == other.IntervalMs
+            && IntervalsObserved == other.IntervalsObserved && Metrics.SequenceEqual(other.Metrics);
+
+        public override int GetHashCode() => HashCode.Combine(Src, Dst, IntervalsObserved);
+    }
+
+    public sealed record LinkNotFound(string Src, string Dst) : IComputeNetMessage;
 }
 
 public static class TopologyEvents
@@ -61,6 +78,22 @@ public static class TopologyEvents
     public sealed record LinkWentDown(string Src, string Dst, string Reason, DateTimeOffset At) : ITopologyEvent;
 
     public sealed record LinkCameUp(string Src, string Dst, DateTimeOffset At) : ITopologyEvent;
+
+    /// <summary>
+    /// The drift detector confirmed a lasting change of a link's available bandwidth or latency; times are interval
+    /// starts in the reporting agent's clock, <paramref name="Statistic"/> the detector's CUSUM value in σ.
+    /// </summary>
+    public sealed record LinkDrifted(
+        string Src,
+        string Dst,
+        string Metric,
+        DriftDirection Direction,
+        double FromLevel,
+        double ToLevel,
+        DateTimeOffset FirstSeenAt,
+        DateTimeOffset ConfirmedAt,
+        double Statistic,
+        DateTimeOffset At) : ITopologyEvent;
 }
 
 /// <summary>A persisted fact about a link.</summary>

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using ComputeNet.Streams.Forecasting;
-using ComputeNet.Streams.Forecasting.Drift;
+using ComputeNet.Actors.Forecasting;
+using ComputeNet.Actors.Forecasting.Drift;
 
 namespace ComputeNet.Host.Cli;
 

@@ -7,6 +7,7 @@ using Akka.Hosting;
 using Akka.Remote.Hosting;
 using Akka.Streams;
 using ComputeNet.Actors.Apps;
+using ComputeNet.Actors.Drift;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
 using ComputeNet.Actors.Topology;
@@ -91,7 +92,7 @@ public static class AkkaSetup
         });
 
     /// <summary>The journal-fed read models behind the list endpoints.</summary>
-    public static AkkaConfigurationBuilder WithComputeNetDirectories(this AkkaConfigurationBuilder builder) =>
+    public static AkkaConfigurationBuilder WithComputeNetDirectories(this AkkaConfigurationBuilder builder, ForecastOptions forecast) =>
         builder.WithActors((system, registry) =>
         {
             var readJournal = Akka.Persistence.Query.PersistenceQuery.Get(system)
@@ -99,5 +100,6 @@ public static class AkkaSetup
             registry.Register<NodeDirectory>(system.ActorOf(NodeDirectory.Props(readJournal), "node-directory"));
             WakeNodesLastSeenUp(system, registry, readJournal);
             registry.Register<AppDirectory>(system.ActorOf(AppDirectory.Props(readJournal), "app-directory"));
+            registry.Register<DriftEventLog>(system.ActorOf(DriftEventLog.Props(readJournal, forecast.DriftEventsKept), "drift-event-log"));
         });
 }

@@ -1,3 +1,5 @@
+using ComputeNet.Actors.Forecasting;
+using ComputeNet.Actors.Forecasting.Drift;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Model.Apps;
 using ComputeNet.Streams;
@@ -21,6 +23,7 @@ public sealed class ComputeNetOptions
     public ClusterNodeOptions Cluster { get; set; } = new();
     public RegistrationOptions Registration { get; set; } = new();
     public TelemetryOptions Telemetry { get; set; } = new();
+    public ForecastOptions Forecast { get; set; } = new();
 
     /// <summary>
     /// The node classes apps are decomposed for and validated against (device / edge / cloud by default).
@@ -81,6 +84,46 @@ public sealed class TelemetryOptions
 
     /// <summary>Window aggregates kept per node (GET /api/nodes/{id}/telemetry).</summary>
     public int HistoryWindows { get; set; } = 60;
+}
+
+/// <summary>Prediction (算力预测) and drift detection on every node's and link's telemetry.</summary>
+public sealed class ForecastOptions
+{
+    /// <summary>Forecasting interval in the agents' clock; samples are averaged per interval. The defaults below are tuned for 5 min.</summary>
+    public long IntervalMs { get; set; } = 300_000;
+
+    /// <summary>Horizons served, in intervals (empty: 1, 5, 15).</summary>
+    public int[] Horizons { get; set; } = [];
+
+    /// <summary>Closed intervals kept and snapshotted per node / link: what forecasts are rebuilt from after a restart.</summary>
+    public int HistoryIntervals { get; set; } = 288;
+
+    /// <summary>Season of Holt-Winters and seasonal naive, in intervals (288 = one day at 5 min).</summary>
+    public int SeasonIntervals { get; set; } = 288;
+
+    /// <summary>Refit cadence of the fitted models, in intervals.</summary>
+    public int RefitEveryIntervals { get; set; } = 288;
+
+    /// <summary>Drift detector thresholds, bound straight onto the detector's options (defaults documented in the README).</summary>
+    public DriftDetectorOptions Drift { get; set; } = new();
+
+    /// <summary>Recent drift events kept for GET /api/events?type=drift.</summary>
+    public int DriftEventsKept { get; set; } = 1000;
+
+    public LiveForecastSettings ToSettings()
+    {
+        var forecaster = new AdaptiveForecasterOptions { SeasonIntervals = SeasonIntervals, RefitEveryIntervals = RefitEveryIntervals };
+        var settings = new LiveForecastSettings
+        {
+            IntervalMs = IntervalMs,
+            Horizons = Horizons.Length == 0 ? [1, 5, 15] : Horizons,
+            HistoryIntervals = HistoryIntervals,
+            Forecaster = forecaster with { Model = forecaster.Model with { TrackedHorizons = Math.Max(15, Horizons.DefaultIfEmpty(15).Max()) } },
+            Detector = Drift,
+        };
+        settings.Validate();
+        return settings;
+    }
 }
 
 public sealed class KafkaOptions

@@ -59,11 +59,12 @@ public static class ComputeNetHost
                 .WithComputeNetNodes(options.Cluster, TelemetryService.NodeSettings(options))
                 .WithComputeNetTopology(TelemetryService.TopologySettings(options))
                 .WithComputeNetApps(options.Cluster, appSettings)
-                .WithComputeNetDirectories();
+                .WithComputeNetDirectories(options.Forecast);
         });
 
         builder.Services.AddHostedService<RegistrationService>();
         builder.Services.AddHostedService<TelemetryService>();
+        builder.Services.AddHostedService<DriftEventService>();
         builder.Services.AddHostedService<EndpointsAnnouncer>();
         builder.Services.AddSingleton<KafkaCheck>();
         builder.Services.AddHealthChecks()
@@ -83,6 +84,7 @@ public static class ComputeNetHost
         app.MapMetrics("/metrics");
         app.MapNodeEndpoints();
         app.MapTopologyEndpoints();
+        app.MapForecastEndpoints();
         app.MapAppEndpoints();
         return app;
     }

@@ -37,10 +37,11 @@ public sealed class TelemetryService(
             SilenceTimeout = TimeSpan.FromMilliseconds(options.Telemetry.SilenceTimeoutMs),
             CapacityTolerance = options.Telemetry.CapacityTolerance,
             TelemetryHistoryWindows = options.Telemetry.HistoryWindows,
+            Forecast = options.Forecast.ToSettings(),
         };
 
     public static TopologyActorSettings TopologySettings(ComputeNetOptions options) =>
-        new() { SilenceTimeout = TimeSpan.FromMilliseconds(options.Telemetry.SilenceTimeoutMs) };
+        new() { SilenceTimeout = TimeSpan.FromMilliseconds(options.Telemetry.SilenceTimeoutMs), Forecast = options.Forecast.ToSettings() };
 
     public static TelemetrySettings PipelineSettings(ComputeNetOptions options) =>
         new(options.Kafka.Topics, TimeSpan.FromSeconds(15))

@@ -2,8 +2,6 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using ComputeNet.Streams.DeadLetters;
-using ComputeNet.Streams.Kafka;
-using ComputeNet.Streams.Registration;
 using ComputeNet.Tests.Streams.Telemetry;
 using ComputeNet.Tests.TestSupport;
 using Confluent.Kafka;
@@ -27,9 +25,7 @@ public sealed class TelemetryEndToEndTests
     {
         Kcat.Require();
         using var data = new TempDirectory("computenet-e2e-telemetry");
-        using var kafka = EmbeddedKafka.Start(HostProcess.FreePort());
-        foreach (var topic in new[] { "computenet.registrations", "computenet.node-telemetry", "computenet.link-telemetry", "computenet.agent-commands", "computenet.deadletter", "computenet.events" })
-            kafka.CreateTopic(topic, 4);
+        using var kafka = KcatFleet.StartBroker();
         var apiPort = HostProcess.FreePort();
         string[] hostArgs =
         [
@@ -43,15 +39,7 @@ public sealed class TelemetryEndToEndTests
         var ids = Enumerable.Range(0, Nodes).Select(i => $"edge-{i}").ToList();
         await using (var host = await HostProcess.StartAsync(data.Path, apiPort, null, hostArgs))
         {
-            await Kcat.ProduceAsync(kafka.BootstrapServers, "computenet.registrations", ids.Select(id =>
-                $"{id}|{{\"nodeId\":\"{id}\",\"region\":\"cn-east\",\"tier\":\"edge\",\"cpuCores\":16,\"memoryGb\":64,\"storageGb\":500,\"gpus\":0,\"reliability\":0.99,\"powerIdleW\":80,\"powerPeakW\":300}}"));
-            var tokens = await Eventually(async () =>
-            {
-                var commands = await Kcat.ConsumeAllAsync(kafka.BootstrapServers, "computenet.agent-commands");
-                var provisioned = commands.Select(line => AgentCommand.FromJsonBytes(Encoding.UTF8.GetBytes(line[(line.IndexOf('|') + 1)..])))
-                    .OfType<ProvisionAgent>().GroupBy(p => p.NodeId).ToDictionary(g => g.Key, g => g.Last().AgentToken);
-                return provisioned.Count == Nodes ? provisioned : null;
-            });
+            var tokens = await KcatFleet.RegisterAsync(kafka.BootstrapServers, ids);
 
             // A forged report, produced by kcat as an operator would.
             await Kcat.ProduceAsync(kafka.BootstrapServers, "computenet.node-telemetry",

@@ -57,6 +57,35 @@ public sealed class ConfigurationBindingTests
     }
 
     [Fact]
+    public void Forecast_settings_and_drift_thresholds_bind_and_default_as_documented()
+    {
+        var defaults = Bind(new Dictionary<string, string?>()).Forecast.ToSettings();
+        defaults.IntervalMs.ShouldBe(300_000);
+        defaults.Horizons.ShouldBe([1, 5, 15]);
+        defaults.Detector.TriggerSigmas.ShouldBe(4.0);
+        defaults.Detector.PersistenceIntervals.ShouldBe(2);
+        defaults.Detector.MinimumRelativeChange.ShouldBe(0.2);
+        defaults.Detector.MinimumShiftSigmas.ShouldBe(2.0);
+
+        var options = Bind(
+            new Dictionary<string, string?> { ["ComputeNet:Forecast:Horizons:0"] = "2", ["ComputeNet:Forecast:Horizons:1"] = "30" },
+            "--ComputeNet:Forecast:IntervalMs=60000", "--ComputeNet:Forecast:Drift:TriggerSigmas=5.5", "--ComputeNet:Forecast:Drift:PersistenceIntervals=3");
+        var settings = options.Forecast.ToSettings();
+        settings.IntervalMs.ShouldBe(60_000);
+        settings.Horizons.ShouldBe([2, 30]);
+        settings.Detector.TriggerSigmas.ShouldBe(5.5);
+        settings.Detector.PersistenceIntervals.ShouldBe(3);
+        settings.Detector.ClearSigmas.ShouldBe(2.0);
+    }
+
+    [Fact]
+    public void Drift_thresholds_that_contradict_each_other_stop_the_host_with_a_clear_error()
+    {
+        var options = Bind(new Dictionary<string, string?>(), "--ComputeNet:Forecast:Drift:ClearSigmas=9");
+        Should.Throw<ArgumentException>(() => options.Forecast.ToSettings()).Message.ShouldContain("ClearSigmas");
+    }
+
+    [Fact]
     public void An_unknown_persistence_provider_is_a_clear_error()
     {
         Should.Throw<InvalidOperationException>(() => PersistenceSetup.Resolve(new PersistenceOptions { Provider = "oracle" }, "/tmp"))

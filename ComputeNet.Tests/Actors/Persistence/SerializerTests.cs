@@ -1,5 +1,7 @@
 using Akka.Actor;
 using ComputeNet.Actors.Apps;
+using ComputeNet.Actors.Forecasting;
+using ComputeNet.Actors.Forecasting.Drift;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
@@ -24,7 +26,12 @@ public sealed class SerializerTests : IDisposable
     private static readonly NodeUsageWindow Window = new(1_795_000_000_000, 1_795_000_004_000, 5, 3.1, 3.9, 11.5, 120, 0.4, 175);
     private static readonly LinkSample Link = new(7, 1_795_000_000_000, 10_000, 6_500, 12.5, 0.001, true);
     private static readonly LinkState LinkState = new("edge-1", "cloud-1", true, null, At, Link, 8, At,
-        new Dictionary<string, long> { ["edge-1"] = 7 }, [Link]);
+        new Dictionary<string, long> { ["edge-1"] = 7 }, [Link]) { Drifts = DriftMarks.None.With("latency_ms", At) };
+    private static readonly LiveForecastState Forecast = new(
+        [new LiveMetric("cpu_available_cores", 0, 8), new LiveMetric("latency_ms", 0, double.PositiveInfinity)], 5_983_333, [9.5, 24], 2,
+        [new ClosedInterval(5_983_332, [4.75, 12.5])]);
+    private static readonly MetricForecast CpuForecast = new("cpu_available_cores", 4.75,
+        [new ForecastPoint(1, 4.8, 4.1, 5.5), new ForecastPoint(5, 4.9, 3.5, 6.3)], ["holt_winters", "autoregressive"]);
 
     /// <summary>One sample of every type the serializer owns; the test below fails when a type is added without one.</summary>
     public static readonly IReadOnlyList<object> Samples =
@@ -37,9 +44,12 @@ public sealed class SerializerTests : IDisposable
             Health = NodeHealth.Up,
             HealthChangedAt = At,
             Telemetry = new NodeTelemetryState(42, 100, Usage, [Window]),
+            Forecast = Forecast,
+            Drifts = DriftMarks.None.With("cpu_available_cores", At),
         },
-        new NodeTelemetryCheckpointed("edge-1", 43, 101, Usage, [Window], 60, Reset: false),
-        new NodeTelemetryState(43, 101, Usage, [Window, Window]),
+        new NodeTelemetryCheckpointed("edge-1", 43, 101, Usage, [Window], 60, Reset: false,
+            new ForecastCheckpoint([new LiveMetric("cpu", 0, 8)], 5, [1.5], 2, [new ClosedInterval(4, [3.25])], 288, Replace: false)),
+        new NodeTelemetryJournalState(new NodeTelemetryState(43, 101, Usage, [Window, Window]), LiveForecastState.Empty),
         new NodeEvents.NodeWentDown("edge-1", "no telemetry for 30 s", At),
         new NodeEvents.NodeCameUp("edge-1", At),
         new NodeCommands.RecordNodeTelemetry("edge-1", "secret-token", [Usage, Usage with { Seq = 43 }]),
@@ -53,7 +63,7 @@ public sealed class SerializerTests : IDisposable
         new NodeReplies.NodeTelemetryView("edge-1", NodeHealth.Up, At, 43, 100, Usage, [Window]),
         new TopologyEvents.LinkWentDown("edge-1", "cloud-1", "no telemetry for 30 s", At),
         new TopologyEvents.LinkCameUp("edge-1", "cloud-1", At),
-        new TopologySnapshot([LinkState]),
+        new TopologySnapshot([LinkState]) { Forecasts = [new LinkForecastState("edge-1|cloud-1", Forecast)] },
         new TopologyCommands.RecordLinkTelemetry("edge-1", "cloud-1", "edge-1", [Link]),
         new TopologyCommands.CheckpointTopology(),
         new TopologyQueries.GetTopology(),
@@ -81,6 +91,14 @@ public sealed class SerializerTests : IDisposable
         new AppReplies.AppAccepted("ar-1", AppLifecycle.Submitted),
         new AppReplies.AppCommandRefused("ar-1", "taken"),
         new AppReplies.AppNotFound("ar-9"),
+        new NodeEvents.NodeDrifted("edge-1", "cpu_available_cores", DriftDirection.Down, 7.5, 4.5, At.AddMinutes(-10), At.AddMinutes(-5), 9.25, At),
+        new NodeQueries.GetNodeForecast("edge-1"),
+        new NodeReplies.NodeForecastView("edge-1", 300_000, 42, [CpuForecast]),
+        new TopologyEvents.LinkDrifted("edge-1", "cloud-1", "latency_ms", DriftDirection.Up, 12.5, 25, At.AddMinutes(-10), At.AddMinutes(-5), 8, At),
+        new TopologyQueries.GetLinkForecast("edge-1", "cloud-1"),
+        new TopologyReplies.LinkForecastView("edge-1", "cloud-1", 300_000, 42, [CpuForecast with { Metric = "latency_ms" }]),
+        new TopologyReplies.LinkNotFound("edge-1", "cloud-9"),
+        new ProjectionCheckpoint(1234),
         new AppReplies.AppView("ar-1", "ar", AppLifecycle.Decomposed, "{}", null, [new AppTransition(AppLifecycle.Decomposed, At, "edge: 1 subtask(s)")]),
     ];
 

@@ -1,8 +1,8 @@
-using ComputeNet.Streams.Forecasting.Drift;
+using ComputeNet.Actors.Forecasting.Drift;
 using Shouldly;
 using Xunit;
 
-namespace ComputeNet.Tests.Streams.Forecasting;
+namespace ComputeNet.Tests.Actors.Forecasting;
 
 public sealed class DriftDetectorTests
 {

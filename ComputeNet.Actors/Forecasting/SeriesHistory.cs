@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>A fixed-capacity ring of the most recent observations, indexed oldest-first.</summary>
 internal sealed class SeriesHistory

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace ComputeNet.Streams.Forecasting.Drift;
+namespace ComputeNet.Actors.Forecasting.Drift;
 
 /// <summary>One injected step: the series, where it starts, and when (if) it was confirmed.</summary>
 public sealed record InjectedStep(string Series, string Kind, long ChangeInterval, long? ConfirmedInterval, bool DetectedInTime);

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>Settings of the DSP periodicity predictor.</summary>
 public sealed record PeriodicityOptions

@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>Settings every model shares: bounds, tracked horizons, and how the 90% interval learns.</summary>
 public sealed record ForecastModelOptions

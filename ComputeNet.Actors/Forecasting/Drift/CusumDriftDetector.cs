@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting.Drift;
+namespace ComputeNet.Actors.Forecasting.Drift;
 
 public enum DriftDirection
 {
@@ -29,15 +29,18 @@ public sealed record DriftDetected(
 
 /// <summary>
 /// Thresholds of <see cref="CusumDriftDetector"/>, in units of noise (σ = 1.4826 × MAD of the baseline window).
-/// Defaults target 300 s intervals: a step of 3σ or more (and ≥ 15% of the level) is confirmed on its third interval; a single spike never is.
+/// Defaults target 300 s intervals: a step of 3σ or more (and ≥ 20% of the level, each confirming value ≥ 2σ out) is confirmed on its third interval; a single spike never is.
 /// </summary>
 public sealed record DriftDetectorOptions
 {
     /// <summary>Recent observations whose median and MAD define the reference level and noise (36 = 3 h at 300 s).</summary>
     public int BaselineWindowIntervals { get; init; } = 36;
 
-    /// <summary>Observations the baseline lags behind the present, so a fresh change does not pollute its own reference.</summary>
-    public int BaselineLagIntervals { get; init; } = 6;
+    /// <summary>
+    /// Observations the baseline lags behind the present, so a fresh change does not pollute its own reference
+    /// (2: on the usage traces a longer lag mostly lets slow wander through as drift; see `computenet bench drift`).
+    /// </summary>
+    public int BaselineLagIntervals { get; init; } = 2;
 
     /// <summary>Baseline observations needed before detecting (also the re-learning period after a confirmed drift).</summary>
     public int WarmupIntervals { get; init; } = 12;
@@ -73,7 +76,13 @@ public sealed record DriftDetectorOptions
     /// A confirmed shift smaller than this fraction of |level before| is absorbed silently (re-based, not reported):
     /// the scheduler cares about material changes. Set 0 for residual series whose level is near zero.
     /// </summary>
-    public double MinimumRelativeChange { get; init; } = 0.15;
+    public double MinimumRelativeChange { get; init; } = 0.2;
+
+    /// <summary>
+    /// The confirming observations must also each lie this many σ beyond the reference: on a noisy low-level series
+    /// the relative gate alone is within the noise (0 = off).
+    /// </summary>
+    public double MinimumShiftSigmas { get; init; } = 2.0;
 
     /// <summary>Absolute noise floor in the metric's unit.</summary>
     public double AbsoluteNoiseFloor { get; init; } = 1e-6;
@@ -181,8 +190,8 @@ public sealed class CusumDriftDetector
 
         // Each side confirms on its own: a stale immaterial excursion on one side must not mask a real change on the other.
         DriftDirection direction;
-        if (_lowerSum > _options.TriggerSigmas && RecentObservationsShifted(level, DriftDirection.Down)) direction = DriftDirection.Down;
-        else if (_upperSum > _options.TriggerSigmas && RecentObservationsShifted(level, DriftDirection.Up)) direction = DriftDirection.Up;
+        if (_lowerSum > _options.TriggerSigmas && RecentObservationsShifted(level, sigma, DriftDirection.Down)) direction = DriftDirection.Down;
+        else if (_upperSum > _options.TriggerSigmas && RecentObservationsShifted(level, sigma, DriftDirection.Up)) direction = DriftDirection.Up;
         else
         {
             // Persistent but immaterial (smaller than MinimumRelativeChange): absorb it instead of letting it linger.
@@ -209,9 +218,9 @@ public sealed class CusumDriftDetector
     private static double Median(double[] values) => RobustStatistics.MedianInPlace(((double[])values.Clone()).AsSpan());
 
     /// <summary>Each of the last PersistenceIntervals observations lies a material distance beyond the reference, on the drift's side.</summary>
-    private bool RecentObservationsShifted(double level, DriftDirection direction)
+    private bool RecentObservationsShifted(double level, double sigma, DriftDirection direction)
     {
-        var margin = _options.MinimumRelativeChange * Math.Abs(level);
+        var margin = Math.Max(_options.MinimumRelativeChange * Math.Abs(level), _options.MinimumShiftSigmas * sigma);
         for (var i = 1; i <= Math.Min(_options.PersistenceIntervals, _recent.Length); i++)
         {
             var shift = _recent.Back(i) - level;

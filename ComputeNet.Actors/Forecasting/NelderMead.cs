@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>
 /// A small derivative-free minimiser for the few smoothing parameters of the models;

@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>
 /// One horizon of a forecast: the point forecast and its 90% prediction interval,

@@ -1,10 +1,10 @@
-using ComputeNet.Streams.Forecasting;
-using ComputeNet.Streams.Forecasting.Drift;
+using ComputeNet.Actors.Forecasting;
+using ComputeNet.Actors.Forecasting.Drift;
 using ComputeNet.Tests.TestSupport;
 using Shouldly;
 using Xunit;
 
-namespace ComputeNet.Tests.Streams.Forecasting;
+namespace ComputeNet.Tests.Actors.Forecasting;
 
 /// <summary>Runs the benchmarks on real traces from shared/data with weak, honest bounds (the targets are reported, not asserted).</summary>
 public sealed class BenchmarkTests(ITestOutputHelper output)

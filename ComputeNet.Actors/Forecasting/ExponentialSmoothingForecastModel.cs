@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>
 /// Simple exponential smoothing: a level that follows the series at rate alpha, alpha chosen on

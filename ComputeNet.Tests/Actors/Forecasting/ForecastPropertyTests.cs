@@ -1,9 +1,9 @@
-using ComputeNet.Streams.Forecasting;
+using ComputeNet.Actors.Forecasting;
 using FsCheck;
 using FsCheck.Fluent;
 using Xunit;
 
-namespace ComputeNet.Tests.Streams.Forecasting;
+namespace ComputeNet.Tests.Actors.Forecasting;
 
 /// <summary>Invariants every model keeps on arbitrary bounded series: inside [0, capacity], and intervals never narrow with the horizon.</summary>
 public sealed class ForecastPropertyTests

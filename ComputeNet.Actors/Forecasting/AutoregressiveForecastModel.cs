@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>
 /// AR(p) with intercept, fitted by least squares (normal equations) on the kept history; the order p in

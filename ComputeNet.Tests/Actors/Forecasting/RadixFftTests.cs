@@ -1,9 +1,9 @@
 using System.Numerics;
-using ComputeNet.Streams.Forecasting;
+using ComputeNet.Actors.Forecasting;
 using Shouldly;
 using Xunit;
 
-namespace ComputeNet.Tests.Streams.Forecasting;
+namespace ComputeNet.Tests.Actors.Forecasting;
 
 public sealed class RadixFftTests
 {

@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>
 /// Additive Holt-Winters with a damped trend. Smoothing parameters (alpha, beta, gamma) are chosen

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>Accuracy of one model at one horizon, averaged over series (MASE, sMAPE) or over all forecasts (coverage).</summary>
 /// <remarks>

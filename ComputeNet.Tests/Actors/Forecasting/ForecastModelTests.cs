@@ -1,8 +1,8 @@
-using ComputeNet.Streams.Forecasting;
+using ComputeNet.Actors.Forecasting;
 using Shouldly;
 using Xunit;
 
-namespace ComputeNet.Tests.Streams.Forecasting;
+namespace ComputeNet.Tests.Actors.Forecasting;
 
 public sealed class ForecastModelTests
 {
@@ -181,5 +181,30 @@ public sealed class ForecastModelTests
         forecaster.ChosenModels(15).ShouldContain(name => name == "holt_winters" || name == "periodicity_dsp" || name == "autoregressive");
         var forecast = forecaster.Forecast([15])[0];
         forecast.Point.ShouldBe(SyntheticSeries.TrueSine(series.Length - 1 + 15, Day, 50, 20), 3.0);
+    }
+
+    [Fact]
+    public void After_a_step_every_adaptive_horizon_settles_on_the_new_level()
+    {
+        // Available cores 60 ± 0.5 for two days, then a step down to 35 for three hours.
+        var series = SyntheticSeries.Jitter(2 * Day, 60, 0.5, seed: 21).Concat(SyntheticSeries.Jitter(36, 35, 0.5, seed: 22)).ToArray();
+        var forecaster = new AdaptiveForecaster(new AdaptiveForecasterOptions { Model = Options });
+        Feed(forecaster, series);
+
+        foreach (var forecast in forecaster.Forecast(Horizons))
+        {
+            forecast.Point.ShouldBe(35, 1.5, $"h{forecast.Horizon}");
+            forecast.Lower.ShouldBeLessThan(35 + 1.5);
+            forecast.Upper.ShouldBeGreaterThan(35 - 1.5);
+        }
+    }
+
+    [Fact]
+    public void Exponential_smoothing_follows_a_step_to_the_new_level()
+    {
+        var model = new ExponentialSmoothingForecastModel(Options);
+        Feed(model, Enumerable.Repeat(20.0, 100).Concat(Enumerable.Repeat(50.0, 100)));
+        model.Refit();
+        model.Forecast([1])[0].Point.ShouldBe(50, 0.5);
     }
 }

@@ -1,4 +1,4 @@
-namespace ComputeNet.Tests.Streams.Forecasting;
+namespace ComputeNet.Tests.Actors.Forecasting;
 
 /// <summary>Series with known answers, deterministic per seed.</summary>
 internal static class SyntheticSeries

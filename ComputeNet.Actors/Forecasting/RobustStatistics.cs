@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>Median, MAD and percentiles on small spans without allocating on the hot path.</summary>
 public static class RobustStatistics

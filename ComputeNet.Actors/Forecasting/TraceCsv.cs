@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>
 /// One named usage series at a fixed interval. Values are the used amount in the trace's unit

@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>Naive baseline: every horizon repeats the last observation.</summary>
 public sealed class NaiveForecastModel(ForecastModelOptions options) : ForecastModel("naive", options)

@@ -1,4 +1,4 @@
-namespace ComputeNet.Streams.Forecasting;
+namespace ComputeNet.Actors.Forecasting;
 
 /// <summary>Settings of the per-series automatic model choice.</summary>
 public sealed record AdaptiveForecasterOptions
