@@ -54,6 +54,7 @@ static int Usage(int exitCode, string? problem = null)
                                                           decompose, place, reschedule, forecast, drift,
                                                           drl [--model FILE] [--topology FILE.graphml]
                computenet train [--episodes N] [--out FILE] [--resume FILE] [--seed S] [--minutes M] [--eval-every N]
+                                [--learning-rate R] [--entropy C] [--imitation-episodes N]
         """);
     return exitCode;
 }

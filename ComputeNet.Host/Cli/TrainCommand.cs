@@ -26,6 +26,11 @@ public static class TrainCommand
         int EvaluationProblems, string RisingLoadTopology, int BestEpisode, EvaluationPoint Best, IReadOnlyList<EvaluationPoint> Evaluations,
         IReadOnlyList<CurvePoint> Curve);
 
+    private static double DoubleOption(CliArgs args, string name, double fallback) =>
+        args.Option(name) is not { } text ? fallback
+        : double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= 0 ? value
+        : throw new CliException($"--{name} must be a non-negative number, got '{text}'");
+
     public static Task<int> RunAsync(CliArgs args)
     {
         var episodes = args.IntOption("episodes", 800);
@@ -46,9 +51,15 @@ public static class TrainCommand
         if (args.Option("resume") is { } resume)
         {
             if (!File.Exists(resume)) throw new CliException($"no such model file: {resume}");
-            model.load(resume);
+            model.LoadWeights(resume);
         }
-        using var trainer = new PpoTrainer(model, new TrainingOptions(Seed: seed));
+        var defaults = new TrainingOptions();
+        using var trainer = new PpoTrainer(model, defaults with
+        {
+            Seed = seed,
+            LearningRate = DoubleOption(args, "learning-rate", defaults.LearningRate),
+            EntropyCoefficient = DoubleOption(args, "entropy", defaults.EntropyCoefficient),
+        });
         var instances = new TrainingInstances(training, seed);
         var evaluation = new TrainingInstances(heldOut, seed + 1, PlacementTrainingData.HeldOutApps()).Take(evaluationCount);
         var heuristic = PolicyRegistry.CreateDefault().Get(DrlPlacementPolicy.FallbackPolicyName);

@@ -47,7 +47,7 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
         try
         {
             var model = new PlacementGnn();
-            model.load(path);
+            model.LoadWeights(path);
             model.eval();
             return new DrlPlacementPolicy(model, $"model {Path.GetFileName(path)} ({new FileInfo(path).Length / 1024} KiB)", options);
         }

@@ -166,8 +166,24 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
         return new PlacementGnn();
     }
 
-    /// <summary>Candidate scores (logits) for one decision, in slot order; masked slots are very negative.</summary>
+    /// <summary>
+    /// Candidate scores (logits) for one decision, in slot order; masked slots are very negative.
+    /// Served by <see cref="PlacementGnnInference"/> from a snapshot of the weights taken at the first
+    /// call after the weights last changed (training calls <see cref="WeightsChanged"/>).
+    /// </summary>
     public float[] Score(CandidateGraph graph)
+    {
+        var inference = _inference;
+        if (inference is null)
+        {
+            using var noGrad = no_grad();
+            _inference = inference = new PlacementGnnInference(_encode, _message, _update, _global, _policyHidden, _policyOut, _skip);
+        }
+        return inference.Score(graph);
+    }
+
+    /// <summary>The TorchSharp forward for one graph (what training differentiates); equal to <see cref="Score"/>.</summary>
+    public float[] ScoreWithTorch(CandidateGraph graph)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -175,6 +191,19 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
         var (logits, _) = forward(batch);
         return logits.data<float>().ToArray()[..graph.Count];
     }
+
+    /// <summary>Drops the serving snapshot after an optimiser step.</summary>
+    public void WeightsChanged() => _inference = null;
+
+    /// <summary>Loads weights saved with <c>save</c> (same architecture).</summary>
+    public PlacementGnn LoadWeights(string path)
+    {
+        load(path);
+        WeightsChanged();
+        return this;
+    }
+
+    private volatile PlacementGnnInference? _inference;
 
     /// <summary>Softmax over feasible candidates only (probability 0 where masked).</summary>
     public static double[] Probabilities(float[] logits, bool[] mask)

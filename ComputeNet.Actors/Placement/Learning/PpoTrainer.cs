@@ -170,6 +170,7 @@ public sealed class PpoTrainer : IDisposable
             }
         }
         Model.eval();
+        Model.WeightsChanged();
         return new TrainingUpdate(rewards.Count, steps.Count, rewards.Average(), (double)rejected / Math.Max(1, apps),
             policyLossSum / batches, valueLossSum / batches, entropySum / batches);
     }
@@ -227,6 +228,7 @@ public sealed class PpoTrainer : IDisposable
         }
         }
         Model.eval();
+        Model.WeightsChanged();
         return lossSum / batches;
     }
 

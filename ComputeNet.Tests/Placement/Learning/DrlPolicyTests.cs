@@ -63,7 +63,7 @@ public sealed class DrlPolicyTests
         var reloaded = DrlPlacementPolicy.Load(path);
         reloaded.HasModel.ShouldBeTrue();
         var copy = new PlacementGnn();
-        copy.load(path);
+        copy.LoadWeights(path);
         var originalWeights = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());
         foreach (var (name, parameter) in copy.named_parameters())
             parameter.data<float>().ToArray().ShouldBe(originalWeights[name], name);
@@ -84,6 +84,19 @@ public sealed class DrlPolicyTests
             var b = reloaded.Place(problem);
             b.GetType().ShouldBe(a.GetType());
             if (a is PlacementPlan planA) ((PlacementPlan)b).Assignment.ShouldBe(planA.Assignment);
+        }
+    }
+
+    [Fact]
+    public void Serving_path_scores_like_the_torch_forward()
+    {
+        var model = PlacementGnn.Create(13);
+        for (var seed = 1; seed <= 8; seed++)
+        {
+            if (new PlacementEnvironment(RandomInstances.Create(seed * 104729)).Current is not { } graph) continue;
+            var torch = model.ScoreWithTorch(graph);
+            var served = model.Score(graph);
+            for (var i = 0; i < torch.Length; i++) served[i].ShouldBe(torch[i], 1e-4 * Math.Max(1, Math.Abs(torch[i])));
         }
     }
 
