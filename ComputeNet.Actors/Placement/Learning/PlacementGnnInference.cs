@@ -39,36 +39,44 @@ internal sealed class PlacementGnnInference
         var n = graph.Count;
         var edges = graph.EdgeSource.Length;
         var x = graph.NodeFeatures;
+        const int f = CandidateGraph.NodeFeatureCount;
+        const int ef = CandidateGraph.EdgeFeatureCount;
         var h = new float[n * H];
-        for (var i = 0; i < n; i++) _encode.Apply(x.AsSpan(i * CandidateGraph.NodeFeatureCount, CandidateGraph.NodeFeatureCount), h.AsSpan(i * H, H), relu: true);
+        for (var i = 0; i < n; i++) _encode.Apply(x.AsSpan(i * f, f), h.AsSpan(i * H, H), relu: true);
 
         var inDegree = new float[n];
         foreach (var t in graph.EdgeTarget) inDegree[t]++;
-        var messageInput = new float[H + CandidateGraph.EdgeFeatureCount];
+        var fromSource = new float[n * H];
         var message = new float[H];
         var aggregated = new float[n * H];
-        var updateInput = new float[2 * H];
         var update = new float[H];
         for (var round = 0; round < _message.Length; round++)
         {
+            // W·[h_src; e] = W_h·h_src + W_e·e: the node part once per node, not once per edge.
+            var layer = _message[round];
+            Array.Clear(fromSource);
+            for (var i = 0; i < n; i++) layer.Accumulate(h.AsSpan(i * H, H), 0, fromSource.AsSpan(i * H, H));
             Array.Clear(aggregated);
             for (var j = 0; j < edges; j++)
             {
-                h.AsSpan(graph.EdgeSource[j] * H, H).CopyTo(messageInput);
-                graph.EdgeFeatures.AsSpan(j * CandidateGraph.EdgeFeatureCount, CandidateGraph.EdgeFeatureCount).CopyTo(messageInput.AsSpan(H));
-                _message[round].Apply(messageInput, message, relu: true);
+                layer.Bias.CopyTo(message);
+                var source = fromSource.AsSpan(graph.EdgeSource[j] * H, H);
+                for (var d = 0; d < H; d++) message[d] += source[d];
+                layer.Accumulate(graph.EdgeFeatures.AsSpan(j * ef, ef), H, message);
                 var target = aggregated.AsSpan(graph.EdgeTarget[j] * H, H);
-                for (var d = 0; d < H; d++) target[d] += message[d];
+                for (var d = 0; d < H; d++) target[d] += Math.Max(0, message[d]);
             }
             var next = new float[n * H];
             for (var i = 0; i < n; i++)
             {
                 var own = h.AsSpan(i * H, H);
-                own.CopyTo(updateInput);
+                var mean = aggregated.AsSpan(i * H, H);
                 var degree = Math.Max(1, inDegree[i]);
-                for (var d = 0; d < H; d++) updateInput[H + d] = aggregated[i * H + d] / degree;
-                _update[round].Apply(updateInput, update, relu: true);
-                for (var d = 0; d < H; d++) next[i * H + d] = own[d] + update[d];
+                for (var d = 0; d < H; d++) mean[d] /= degree;
+                _update[round].Bias.CopyTo(update);
+                _update[round].Accumulate(own, 0, update);
+                _update[round].Accumulate(mean, H, update);
+                for (var d = 0; d < H; d++) next[i * H + d] = own[d] + Math.Max(0, update[d]);
             }
             h = next;
         }
@@ -79,8 +87,10 @@ internal sealed class PlacementGnnInference
         for (var d = 0; d < H; d++) summary[d] /= Math.Max(1, n);
         _global.Apply(graph.GlobalFeatures, summary.AsSpan(H), relu: true);
 
-        var policyInput = new float[3 * H];
-        summary.CopyTo(policyInput.AsSpan(H));
+        // The summary's share of the policy's hidden layer is the same for every candidate.
+        var shared = new float[H];
+        _policyHidden.Bias.CopyTo(shared);
+        _policyHidden.Accumulate(summary, H, shared);
         var hidden = new float[H];
         var output = new float[1];
         var logits = new float[n];
@@ -91,48 +101,61 @@ internal sealed class PlacementGnnInference
                 logits[i] = MaskedLogit;
                 continue;
             }
-            h.AsSpan(i * H, H).CopyTo(policyInput);
-            _policyHidden.Apply(policyInput, hidden, relu: true);
+            shared.CopyTo(hidden);
+            _policyHidden.Accumulate(h.AsSpan(i * H, H), 0, hidden);
+            for (var d = 0; d < H; d++) hidden[d] = Math.Max(0, hidden[d]);
             _policyOut.Apply(hidden, output, relu: false);
             var score = output[0];
-            _skip.Apply(x.AsSpan(i * CandidateGraph.NodeFeatureCount, CandidateGraph.NodeFeatureCount), output, relu: false);
+            _skip.Apply(x.AsSpan(i * f, f), output, relu: false);
             logits[i] = score + output[0];
         }
         return logits;
     }
 
-    /// <summary>y = W x + b (optionally ReLU), W row-major out × in as TorchSharp stores it.</summary>
+    /// <summary>
+    /// y = W x + b (optionally ReLU). The weights are kept transposed (input-major) so that each input
+    /// adds a scaled row to all outputs at once in SIMD lanes, and zero inputs (after ReLU, many) cost nothing.
+    /// </summary>
     private sealed class Dense
     {
-        private readonly float[] _weight;
-        private readonly float[] _bias;
-        private readonly int _inputs;
+        private readonly float[] _transposed;
+        private readonly int _outputs;
 
         public Dense(Linear linear)
         {
-            _weight = linear.weight!.data<float>().ToArray();
-            _bias = linear.bias!.data<float>().ToArray();
-            _inputs = _weight.Length / _bias.Length;
+            var weight = linear.weight!.data<float>().ToArray();
+            Bias = linear.bias!.data<float>().ToArray();
+            _outputs = Bias.Length;
+            var inputs = weight.Length / _outputs;
+            _transposed = new float[weight.Length];
+            for (var o = 0; o < _outputs; o++)
+                for (var k = 0; k < inputs; k++) _transposed[k * _outputs + o] = weight[o * inputs + k];
         }
+
+        public float[] Bias { get; }
 
         public void Apply(ReadOnlySpan<float> input, Span<float> output, bool relu)
         {
-            for (var o = 0; o < _bias.Length; o++)
-            {
-                var value = _bias[o] + Dot(_weight.AsSpan(o * _inputs, _inputs), input);
-                output[o] = relu && value < 0 ? 0 : value;
-            }
+            Bias.CopyTo(output);
+            Accumulate(input, 0, output);
+            if (relu) for (var o = 0; o < _outputs; o++) output[o] = Math.Max(0, output[o]);
         }
 
-        private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+        /// <summary>output += W[:, offset .. offset + input.Length] · input.</summary>
+        public void Accumulate(ReadOnlySpan<float> input, int offset, Span<float> output)
         {
-            var sum = Vector<float>.Zero;
             var width = Vector<float>.Count;
-            var i = 0;
-            for (; i <= a.Length - width; i += width) sum += new Vector<float>(a.Slice(i, width)) * new Vector<float>(b.Slice(i, width));
-            var total = Vector.Sum(sum);
-            for (; i < a.Length; i++) total += a[i] * b[i];
-            return total;
+            for (var k = 0; k < input.Length; k++)
+            {
+                var value = input[k];
+                if (value == 0) continue;
+                var row = _transposed.AsSpan((offset + k) * _outputs, _outputs);
+                var scale = new Vector<float>(value);
+                var o = 0;
+                for (; o <= _outputs - width; o += width)
+                    (new Vector<float>(output.Slice(o, width)) + scale * new Vector<float>(row.Slice(o, width))).CopyTo(output.Slice(o, width));
+                for (; o < _outputs; o++) output[o] += value * row[o];
+            }
         }
     }
 }
