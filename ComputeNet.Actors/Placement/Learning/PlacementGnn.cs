@@ -108,6 +108,11 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
     // A masked logit: far below any real one, but finite so that 0 × logit stays 0 in the entropy.
     private const float MaskedLogit = -1e9f;
 
+    // Scalars held for the process's life: an implicit temporary Scalar can be finalised while the
+    // native call that received its handle still runs (seen as a libtorch assertion in Scalar::equal).
+    private static readonly Scalar One = 1.0f;
+    private static readonly Scalar MaskedLogitScalar = MaskedLogit;
+
     private readonly Linear _encode;
     private readonly ModuleList<Linear> _message;
     private readonly ModuleList<Linear> _update;
@@ -140,21 +145,21 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
     {
         var nodes = batch.NodeFeatures.shape[0];
         var h = nn.functional.relu(_encode.forward(batch.NodeFeatures));
-        using var inDegree = zeros(nodes).index_add(0, batch.EdgeTarget, ones(batch.EdgeTarget.shape[0]), 1).clamp_min(1).unsqueeze(1);
+        using var inDegree = zeros(nodes).index_add(0, batch.EdgeTarget, ones(batch.EdgeTarget.shape[0]), One).clamp_min(One).unsqueeze(1);
         for (var round = 0; round < Rounds; round++)
         {
             var messages = nn.functional.relu(_message[round].forward(cat([h.index_select(0, batch.EdgeSource), batch.EdgeFeatures], 1)));
-            var aggregated = zeros(nodes, Hidden).index_add(0, batch.EdgeTarget, messages, 1) / inDegree;
+            var aggregated = zeros(nodes, Hidden).index_add(0, batch.EdgeTarget, messages, One) / inDegree;
             h = h + nn.functional.relu(_update[round].forward(cat([h, aggregated], 1)));
         }
-        var counts = zeros(batch.Graphs).index_add(0, batch.GraphOfNode, ones(nodes), 1).clamp_min(1).unsqueeze(1);
-        var pooled = zeros(batch.Graphs, Hidden).index_add(0, batch.GraphOfNode, h, 1) / counts;
+        var counts = zeros(batch.Graphs).index_add(0, batch.GraphOfNode, ones(nodes), One).clamp_min(One).unsqueeze(1);
+        var pooled = zeros(batch.Graphs, Hidden).index_add(0, batch.GraphOfNode, h, One) / counts;
         var summary = cat([pooled, nn.functional.relu(_global.forward(batch.GlobalFeatures))], 1);
         var padded = zeros(batch.Graphs * batch.Width, Hidden).index_copy(0, batch.PaddedSlot, h).reshape(batch.Graphs, batch.Width, Hidden);
         var context = summary.unsqueeze(1).expand(batch.Graphs, batch.Width, 2 * Hidden);
         var skip = zeros(batch.Graphs * batch.Width, 1).index_copy(0, batch.PaddedSlot, _skip.forward(batch.NodeFeatures)).reshape(batch.Graphs, batch.Width);
         var logits = _policyOut.forward(nn.functional.relu(_policyHidden.forward(cat([padded, context], 2)))).squeeze(-1) + skip;
-        logits = logits.masked_fill(batch.Mask.logical_not(), MaskedLogit);
+        logits = logits.masked_fill(batch.Mask.logical_not(), MaskedLogitScalar);
         var value = _valueOut.forward(nn.functional.relu(_valueHidden.forward(summary))).squeeze(-1);
         return (logits, value);
     }

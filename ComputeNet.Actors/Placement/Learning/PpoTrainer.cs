@@ -39,6 +39,12 @@ public sealed class PpoTrainer : IDisposable
     private readonly optim.Optimizer _imitationOptimizer;
     private readonly Random _random;
 
+    // Held for the trainer's life (see PlacementGnn: implicit temporaries can be finalised mid-call).
+    private readonly Scalar _clipLow;
+    private readonly Scalar _clipHigh;
+    private readonly Scalar _valueCoefficient;
+    private readonly Scalar _entropyCoefficient;
+
     public PpoTrainer(PlacementGnn model, TrainingOptions? options = null)
     {
         _options = options ?? new TrainingOptions();
@@ -46,6 +52,10 @@ public sealed class PpoTrainer : IDisposable
         _optimizer = optim.Adam(model.parameters(), _options.LearningRate);
         _imitationOptimizer = optim.Adam(model.parameters(), _options.ImitationLearningRate);
         _random = new Random(_options.Seed);
+        _clipLow = 1 - _options.Clip;
+        _clipHigh = 1 + _options.Clip;
+        _valueCoefficient = _options.ValueCoefficient;
+        _entropyCoefficient = _options.EntropyCoefficient;
     }
 
     public PlacementGnn Model { get; }
@@ -154,11 +164,11 @@ public sealed class PpoTrainer : IDisposable
                 var logProbability = logProbabilities.gather(1, actions).squeeze(1);
                 var ratio = (logProbability - tensor(chosen.Select(i => steps[i].LogProbability).ToArray())).exp();
                 var advantage = tensor(chosen.Select(i => advantages[i]).ToArray());
-                var clipped = ratio.clamp(1 - _options.Clip, 1 + _options.Clip);
+                var clipped = ratio.clamp(_clipLow, _clipHigh);
                 var policyLoss = -minimum(ratio * advantage, clipped * advantage).mean();
                 var valueLoss = nn.functional.mse_loss(values, tensor(chosen.Select(i => returns[i]).ToArray()));
                 var entropy = -(logProbabilities.exp() * logProbabilities).sum(1).mean();
-                var loss = policyLoss + _options.ValueCoefficient * valueLoss - _options.EntropyCoefficient * entropy;
+                var loss = policyLoss + valueLoss.mul(_valueCoefficient) - entropy.mul(_entropyCoefficient);
                 _optimizer.zero_grad();
                 loss.backward();
                 nn.utils.clip_grad_norm_(Model.parameters(), _options.MaxGradNorm);
@@ -278,5 +288,6 @@ public sealed class PpoTrainer : IDisposable
     {
         _optimizer.Dispose();
         _imitationOptimizer.Dispose();
+        foreach (var scalar in new[] { _clipLow, _clipHigh, _valueCoefficient, _entropyCoefficient }) scalar.Dispose();
     }
 }
