@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace ComputeNet.Actors.Placement.Learning;
 
-/// <param name="Seed">Seeds the network's initial weights and the action sampling: same seed, same run.</param>
+/// <param name="Seed">Seeds the network's initial weights and the action sampling.</param>
 /// <param name="Epochs">PPO passes over each batch of episodes.</param>
 /// <param name="Clip">PPO's clipping range ε of the probability ratio.</param>
 /// <param name="Gamma">Discount per step (an episode of arriving apps is a few hundred steps).</param>
@@ -30,7 +30,9 @@ public sealed record TrainingUpdate(int Episodes, int Steps, double MeanEpisodeR
 /// PPO with the clipped objective and GAE (Schulman et al. 2017) on <see cref="PlacementEnvironment"/>
 /// episodes: sample one episode per given problem with the current policy, then
 /// <see cref="TrainingOptions.Epochs"/> passes of minibatch updates. Runs on the CPU in one thread
-/// (see <see cref="PlacementGnn"/>) so that a seed reproduces a run exactly.
+/// (see <see cref="PlacementGnn"/>). A seed fixes the initial weights, the instances and the sampling;
+/// two runs still drift apart slowly, since the native kernels may round the last bit differently by
+/// buffer alignment and that can flip a sampled action.
 /// </summary>
 public sealed class PpoTrainer : IDisposable
 {
