@@ -16,6 +16,7 @@ try
         "stop" => await AppCommandsCli.StopAsync(rest),
         "bench" => await BenchCommands.RunAsync(rest),
         "simulate" => await SimulateCommand.RunAsync(rest),
+        "train" => await TrainCommand.RunAsync(rest),
         "help" or "--help" => Usage(0),
         _ => Usage(2, $"unknown command '{command}'"),
     };
@@ -50,7 +51,10 @@ static int Usage(int exitCode, string? problem = null)
                computenet apps | app ID | stop ID [--api URL | --data DIR]
                computenet simulate [--kafka HOST:PORT | --data DIR] [--topology FILE.graphml] [--nodes N] [--interval-ms MS] [--duration S] [--trace CPU.csv]
                computenet bench SUITE [--json FILE]      suites: ingest [--nodes N] [--records R] [--persistence sqlite|memory],
-                                                          decompose, place, reschedule, forecast, drift
+                                                          decompose, place, reschedule, forecast, drift,
+                                                          drl [--model FILE] [--topology FILE.graphml]
+               computenet train [--episodes N] [--out FILE] [--resume FILE] [--seed S] [--minutes M] [--eval-every N]
+                                [--learning-rate R] [--entropy C] [--imitation-episodes N]
         """);
     return exitCode;
 }

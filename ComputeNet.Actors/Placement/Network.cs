@@ -136,6 +136,12 @@ public sealed class Network
         for (var i = _adjacencyStart[node]; i < _adjacencyStart[node + 1]; i++) yield return _adjacencyNode[i];
     }
 
+    /// <summary>The links at a node with the node at their other end (the learned policy's candidate graph).</summary>
+    public IEnumerable<(int Neighbour, int Link)> IncidentLinks(int node)
+    {
+        for (var i = _adjacencyStart[node]; i < _adjacencyStart[node + 1]; i++) yield return (_adjacencyNode[i], _adjacencyLink[i]);
+    }
+
     /// <summary>Shortest path latency in ms; +∞ when unreachable; 0 from a node to itself.</summary>
     public double LatencyMs(int from, int to)
     {

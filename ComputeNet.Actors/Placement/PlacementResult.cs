@@ -19,6 +19,9 @@ public sealed record CandidateScore(int Node, string NodeId, double Score);
 public abstract record PlacementResult(string PolicyName)
 {
     public bool IsPlan => this is PlacementPlan;
+
+    /// <summary>Why this policy decided (e.g. the learned policy's model, or that it fell back to a heuristic); null if nothing to add.</summary>
+    public string? Explanation { get; init; }
 }
 
 /// <summary>

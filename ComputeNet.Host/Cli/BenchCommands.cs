@@ -14,6 +14,7 @@ public static class BenchCommands
         ["decompose"] = DecomposeBench.RunAsync,
         ["place"] = PlacementBench.PlaceAsync,
         ["reschedule"] = PlacementBench.RescheduleAsync,
+        ["drl"] = PlacementBench.DrlAsync,
         ["forecast"] = ForecastBench.ForecastAsync,
         ["drift"] = ForecastBench.DriftAsync,
         ["ingest"] = async args => await IngestBench.RunAsync(args),

@@ -1,6 +1,7 @@
 using ComputeNet.Actors.Placement;
 using ComputeNet.Actors.Placement.Benchmark;
 using ComputeNet.Actors.Placement.Generation;
+using ComputeNet.Actors.Placement.Learning;
 
 namespace ComputeNet.Host.Cli;
 
@@ -32,11 +33,37 @@ public static class PlacementBench
         return Task.FromResult<object>(ReplacementBenchmark.Run(topology, options, message => Console.Error.WriteLine(message)));
     }
 
+    /// <summary>
+    /// bench drl [--model FILE] [--topology FILE.graphml]: the learned policy on Geant2012 (held out from
+    /// training; the shipped sample network without shared data), with --topology also on that unseen network.
+    /// </summary>
+    public static Task<object> DrlAsync(CliArgs args)
+    {
+        var drl = DrlPlacementPolicy.Load(args.Option("model"));
+        Console.Error.WriteLine($"placement policy {DrlPlacementPolicy.PolicyName}: {drl.Description}");
+        var topology = PlacementDataLoader.LoadZooTopology(DefaultTopologyFile(args));
+        ZooTopology? unseen = null;
+        if (args.Option("topology") is { } file)
+        {
+            unseen = PlacementDataLoader.LoadZooTopology(File.Exists(file) ? file : throw new CliException($"no such topology file: {file}"));
+            if (!PlacementTrainingData.IsHeldOut(unseen.Name))
+                Console.Error.WriteLine($"warning: {unseen.Name} is among the training networks; unseen_topology_gap is not unseen");
+        }
+        var apps = PlacementTrainingData.HeldOutApps();
+        var options = new BenchmarkOptions(Seed: args.IntOption("seed", 2026), ScaleNodeCount: args.IntOption("scale-nodes", 10_000), ScaleDecisions: args.IntOption("decisions", 40));
+        return Task.FromResult<object>(DrlBenchmark.Run(drl, topology, unseen, options, apps));
+    }
+
     /// <summary>--topology FILE.graphml, else Geant2012 from ../shared/data, else the topology shipped with the samples.</summary>
     private static string TopologyFile(CliArgs args)
     {
         if (args.Option("topology") is { } file)
             return File.Exists(file) ? file : throw new CliException($"no such topology file: {file}");
+        return DefaultTopologyFile(args);
+    }
+
+    private static string DefaultTopologyFile(CliArgs args)
+    {
         if (BenchCommands.SharedDataDirectory(args) is { } shared && File.Exists(Path.Combine(shared, "topology", "zoo", "Geant2012.graphml")))
             return Path.Combine(shared, "topology", "zoo", "Geant2012.graphml");
         var samples = Path.Combine(AppContext.BaseDirectory, "samples", "topology");

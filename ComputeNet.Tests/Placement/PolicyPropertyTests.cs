@@ -31,7 +31,7 @@ public sealed class PolicyPropertyTests
 {
     private static readonly PolicyRegistry Registry = PolicyRegistry.CreateDefault(cpSat: new CpSatOptions(TimeLimitSeconds: 1.0));
 
-    private static bool IsValidOrRejected(PlacementProblem problem, PlacementResult result)
+    internal static bool IsValidOrRejected(PlacementProblem problem, PlacementResult result)
     {
         if (result is PlacementRejection rejection)
         {

@@ -32,6 +32,13 @@ public sealed record AcceptancePoint(
     [property: JsonPropertyName("submitted")] int Submitted,
     [property: JsonPropertyName("accepted")] int Accepted);
 
+/// <summary>One policy's rising-load run (see <see cref="PlacementBenchmark.RisingLoad"/>).</summary>
+public sealed record RisingLoadRun(int Submitted, int Accepted, IReadOnlyList<AcceptancePoint> Curve, int InfeasiblePlans,
+    IReadOnlyList<double> LatenciesMs, IReadOnlyList<PlacementRejection> Rejections)
+{
+    public double Ratio => Submitted == 0 ? 0 : (double)Accepted / Submitted;
+}
+
 [JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)] // NaN = not measured
 public sealed record PolicyFigures(
     [property: JsonPropertyName("policy")] string Policy,
@@ -97,15 +104,9 @@ public static class PlacementBenchmark
         }
 
         // (1) Gap instances.
-        var random = new Random(options.Seed);
-        var smallFleet = InstanceGenerator.BuildFleet(topology, new GeneratorOptions(Seed: options.Seed));
         var proved = 0;
-        for (var i = 0; i < options.GapInstances; i++)
+        foreach (var problem in GapProblems(topology, options, realApps))
         {
-            var app = i % 4 == 3 && realApps is { Count: > 0 }
-                ? realApps[i / 4 % realApps.Count]
-                : AppGenerator.RandomDag(random, random.Next(options.GapSubtasksMin, options.GapSubtasksMax + 1), $"gap{i}");
-            var problem = InstanceGenerator.Problem(smallFleet, app, random.Next(smallFleet.Nodes.Count));
             var results = new Dictionary<string, PlacementResult>();
             foreach (var name in all)
             {
@@ -132,44 +133,14 @@ public static class PlacementBenchmark
         // (2) Rising load.
         var acceptance = new Dictionary<string, (double Ratio, IReadOnlyList<AcceptancePoint> Curve)>();
         var loadFleet = InstanceGenerator.BuildFleet(topology, new GeneratorOptions(Seed: options.Seed, TargetNodeCount: Math.Max(options.LoadNodeCount, topology.Nodes.Count), BackgroundLoad: 0));
-        var stream = new Random(options.Seed + 1);
-        var submissions = Enumerable.Range(0, options.MaxSubmissions)
-            .Select(i => (App: AppGenerator.RandomDag(stream, stream.Next(3, 13), $"load{i}"), User: stream.Next(loadFleet.Nodes.Count)))
-            .ToArray();
+        var submissions = RisingLoadSubmissions(options.Seed + 1, options.MaxSubmissions, loadFleet.Nodes.Count);
         foreach (var name in heuristics)
         {
-            var policy = registry.Get(name);
-            var fleet = loadFleet;
-            var bands = new int[10, 2];
-            int submitted = 0, accepted = 0, rejectedInARow = 0;
-            foreach (var (app, user) in submissions)
-            {
-                var utilisation = CpuUtilisation(fleet);
-                if (utilisation >= 0.95 || rejectedInARow >= 25) break;
-                var problem = InstanceGenerator.Problem(fleet, app, user);
-                var started = Stopwatch.GetTimestamp();
-                var result = policy.Place(problem);
-                latencies[name].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                CountRejection(name, result);
-                var band = Math.Min(9, (int)(utilisation * 10));
-                submitted++;
-                bands[band, 0]++;
-                if (result is PlacementPlan plan)
-                {
-                    if (FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0)
-                    {
-                        infeasible[name]++;
-                        continue;
-                    }
-                    accepted++;
-                    bands[band, 1]++;
-                    rejectedInARow = 0;
-                    fleet = fleet.Commit(problem, plan.Assignment);
-                }
-                else rejectedInARow++;
-            }
-            var curve = Enumerable.Range(0, 10).Where(b => bands[b, 0] > 0).Select(b => new AcceptancePoint(b / 10.0, bands[b, 0], bands[b, 1])).ToArray();
-            acceptance[name] = (submitted == 0 ? 0 : (double)accepted / submitted, curve);
+            var run = RisingLoad(registry.Get(name), loadFleet, submissions);
+            latencies[name].AddRange(run.LatenciesMs);
+            infeasible[name] += run.InfeasiblePlans;
+            foreach (var rejection in run.Rejections) CountRejection(name, rejection);
+            acceptance[name] = (run.Ratio, run.Curve);
         }
 
         // (3) Scale.
@@ -222,6 +193,74 @@ public static class PlacementBenchmark
         return new PlacementBenchmarkReport(
             topology.Name, best.Policy, best.MeanGapToOptimal ?? double.NaN, best.AcceptanceRatio ?? double.NaN,
             best.P99MsScale ?? double.NaN, best.P99CpuMsScale ?? double.NaN, infeasible.Values.Sum(), options.GapInstances, proved, figures);
+    }
+
+    /// <summary>The gap run's small instances: the topology as it is, random DAGs and every fourth a real app.</summary>
+    public static IReadOnlyList<PlacementProblem> GapProblems(ZooTopology topology, BenchmarkOptions options, IReadOnlyList<AppSpec>? realApps = null)
+    {
+        var random = new Random(options.Seed);
+        var fleet = InstanceGenerator.BuildFleet(topology, new GeneratorOptions(Seed: options.Seed));
+        var problems = new List<PlacementProblem>();
+        for (var i = 0; i < options.GapInstances; i++)
+        {
+            var app = i % 4 == 3 && realApps is { Count: > 0 }
+                ? realApps[i / 4 % realApps.Count]
+                : AppGenerator.RandomDag(random, random.Next(options.GapSubtasksMin, options.GapSubtasksMax + 1), $"gap{i}");
+            problems.Add(InstanceGenerator.Problem(fleet, app, random.Next(fleet.Nodes.Count)));
+        }
+        return problems;
+    }
+
+    /// <summary>The rising-load run's app stream: random DAGs of 3–12 subtasks at random user nodes.</summary>
+    public static (AppSpec App, int User)[] RisingLoadSubmissions(int seed, int count, int nodeCount)
+    {
+        var stream = new Random(seed);
+        return Enumerable.Range(0, count)
+            .Select(i => (App: AppGenerator.RandomDag(stream, stream.Next(3, 13), $"load{i}"), User: stream.Next(nodeCount)))
+            .ToArray();
+    }
+
+    /// <summary>
+    /// Submits the apps in order to the fleet, committing each plan, until the fleet's CPU is 95% used,
+    /// the stream ends, or 25 rejections in a row; acceptance per band of fleet CPU utilisation.
+    /// </summary>
+    public static RisingLoadRun RisingLoad(IPlacementPolicy policy, Fleet fleet, IReadOnlyList<(AppSpec App, int User)> submissions)
+    {
+        var bands = new int[10, 2];
+        int submitted = 0, accepted = 0, rejectedInARow = 0, infeasible = 0;
+        var latencies = new List<double>();
+        var rejections = new List<PlacementRejection>();
+        foreach (var (app, user) in submissions)
+        {
+            var utilisation = CpuUtilisation(fleet);
+            if (utilisation >= 0.95 || rejectedInARow >= 25) break;
+            var problem = InstanceGenerator.Problem(fleet, app, user);
+            var started = Stopwatch.GetTimestamp();
+            var result = policy.Place(problem);
+            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var band = Math.Min(9, (int)(utilisation * 10));
+            submitted++;
+            bands[band, 0]++;
+            if (result is PlacementPlan plan)
+            {
+                if (FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0)
+                {
+                    infeasible++;
+                    continue;
+                }
+                accepted++;
+                bands[band, 1]++;
+                rejectedInARow = 0;
+                fleet = fleet.Commit(problem, plan.Assignment);
+            }
+            else
+            {
+                if (result is PlacementRejection rejection) rejections.Add(rejection);
+                rejectedInARow++;
+            }
+        }
+        var curve = Enumerable.Range(0, 10).Where(b => bands[b, 0] > 0).Select(b => new AcceptancePoint(b / 10.0, bands[b, 0], bands[b, 1])).ToArray();
+        return new RisingLoadRun(submitted, accepted, curve, infeasible, latencies, rejections);
     }
 
     public static double CpuUtilisation(Fleet fleet)
