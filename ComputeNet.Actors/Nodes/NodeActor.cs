@@ -28,7 +28,7 @@ public sealed record NodeActorSettings(int AgentReportingIntervalMs = 5000, int 
 /// state, persists the resulting events, then applies them with the same <see cref="NodeState.Apply"/>
 /// that recovery uses.
 /// </summary>
-public sealed class NodeActor : ReceivePersistentActor, IWithTimers
+public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
 {
     private sealed record SilenceTimeout;
 
@@ -83,6 +83,7 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure => _log.Warning(failure.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
+        RegisterReservationHandlers();
     }
 
     public override string PersistenceId { get; }
@@ -93,6 +94,7 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
     {
         // A node that was up when the host stopped gets the silence timeout to report again.
         if (_state is { IsRegistered: true, Health: NodeHealth.Up }) Timers.StartSingleTimer(SilenceTimer, new SilenceTimeout(), _settings.SilenceTimeout);
+        ScheduleReservationExpiries();
     }
 
     public static Props Props(string nodeId, NodeActorSettings settings, TimeProvider clock) =>
