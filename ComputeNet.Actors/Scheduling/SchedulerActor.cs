@@ -150,7 +150,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithUnboundedStash
         // Later plans must see this one's demands as taken while its reservations are in flight.
         foreach (var (nodeId, demands) in plan.DemandsByNode) Adjust(nodeId, Resources.Zero - Total(demands));
 
-        var reservationId = $"{request.AppId}~{Guid.NewGuid().ToString("N")[..12]}";
+        var reservationId = $"{request.AppId}:{Guid.NewGuid().ToString("N")[..12]}";
         var region = _nodeRegion;
         var ttl = _settings.Ttl;
         var timeout = _settings.Timeout;
