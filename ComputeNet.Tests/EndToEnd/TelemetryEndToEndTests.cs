@@ -28,7 +28,7 @@ public sealed class TelemetryEndToEndTests
         Kcat.Require();
         using var data = new TempDirectory("computenet-e2e-telemetry");
         using var kafka = EmbeddedKafka.Start(HostProcess.FreePort());
-        foreach (var topic in new[] { "computenet.registrations", "computenet.node-telemetry", "computenet.link-telemetry", "computenet.agent-commands", "computenet.deadletter", "computenet.events" })
+        foreach (var topic in new[] { "computenet.registrations", "computenet.node-telemetry", "computenet.link-telemetry", "computenet.agent-commands", "computenet.deadletter", "computenet.events", "computenet.agent-acks" })
             kafka.CreateTopic(topic, 4);
         var apiPort = HostProcess.FreePort();
         string[] hostArgs =
