@@ -37,7 +37,7 @@ public sealed record SchedulerSettings(
 /// </summary>
 public sealed class SchedulerActor : ReceiveActor, IWithUnboundedStash
 {
-    private sealed record FleetRefreshed(IReadOnlyList<FleetNode> Nodes, IReadOnlyList<FleetLink> Links);
+    private sealed record FleetRefreshed(PlanningFleet Fleet, Resources[] Available);
     private sealed record FleetRefreshFailed(Exception Cause);
     private sealed record RoundDone(PlanRequest Request, IActorRef ReplyTo, string ReservationId, PlanOutcome.Planned Plan,
         int Round, IReadOnlyList<(string NodeId, object Reply)> Replies);
@@ -48,8 +48,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithUnboundedStash
     private readonly PolicyRegistry _policies;
     private readonly SchedulerSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<string, FleetNode> _fleet = new(StringComparer.Ordinal);
-    private IReadOnlyList<FleetLink> _links = [];
+    private PlanningFleet _fleet = PlanningFleet.Empty;
+    private Resources[] _available = [];
     private DateTime _fleetAt = DateTime.MinValue;
 
     public SchedulerActor(IActorRef nodeRegion, IActorRef nodeDirectory, IActorRef topology, PolicyRegistry policies, SchedulerSettings settings)
@@ -86,9 +86,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithUnboundedStash
     {
         Receive<FleetRefreshed>(refreshed =>
         {
-            _fleet.Clear();
-            foreach (var node in refreshed.Nodes) _fleet[node.Spec.NodeId] = node;
-            _links = refreshed.Links;
+            _fleet = refreshed.Fleet;
+            _available = refreshed.Available;
             _fleetAt = DateTime.UtcNow;
             Become(Ready);
             Stash.UnstashAll();
@@ -119,14 +118,20 @@ public sealed class SchedulerActor : ReceiveActor, IWithUnboundedStash
         var list = await directory.Ask<NodeDirectoryProtocol.NodeList>(new NodeDirectoryProtocol.ListNodes(), timeout);
         var candidates = list.Nodes.Where(n => n.Health != Model.NodeHealth.Down).ToList();
         var views = await Task.WhenAll(candidates.Select(n => region.Ask<object>(new GetNodeCapacity(n.Spec.NodeId), timeout)));
-        var nodes = new List<FleetNode>(candidates.Count);
+        var nodes = new List<Model.NodeSpec>(candidates.Count);
+        var available = new List<Resources>(candidates.Count);
         for (var i = 0; i < candidates.Count; i++)
-            if (views[i] is NodeCapacityView { Schedulable: true } view) nodes.Add(new FleetNode(candidates[i].Spec, view.Available));
+        {
+            if (views[i] is not NodeCapacityView { Schedulable: true } view) continue;
+            nodes.Add(candidates[i].Spec);
+            available.Add(view.Available);
+        }
         var links = await topology.Ask<TopologyReplies.TopologyView>(new TopologyQueries.GetTopology(), timeout);
-        return new FleetRefreshed(nodes, links.Links
+        var fleet = new PlanningFleet(nodes, links.Links
             .Where(l => l is { Up: true, Latest: not null })
             .Select(l => new FleetLink(l.Src, l.Dst, l.Latest!.CapacityMbps, l.Latest.AvailableMbps, l.Latest.LatencyMs))
             .ToList());
+        return new FleetRefreshed(fleet, [.. available]);
     }
 
     private void PlanAndReserve(PlanRequest request, IActorRef replyTo, int round)
@@ -139,7 +144,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithUnboundedStash
             return;
         }
 
-        var outcome = SchedulingPlanner.Plan([.. _fleet.Values], _links, request, policy);
+        var outcome = SchedulingPlanner.Plan(_fleet, _available, request, policy);
         if (outcome is PlanOutcome.Impossible impossible)
         {
             replyTo.Tell(new PlacementImpossible(request.AppId, impossible.Reason));
@@ -207,13 +212,12 @@ public sealed class SchedulerActor : ReceiveActor, IWithUnboundedStash
 
     private void Adjust(string nodeId, Resources delta)
     {
-        if (_fleet.TryGetValue(nodeId, out var node))
-            _fleet[nodeId] = node with { Available = Resources.Max(node.Available + delta, Resources.Zero) };
+        if (_fleet.IndexById.TryGetValue(nodeId, out var v)) _available[v] = Resources.Max(_available[v] + delta, Resources.Zero);
     }
 
     private void Set(string nodeId, Resources available)
     {
-        if (_fleet.TryGetValue(nodeId, out var node)) _fleet[nodeId] = node with { Available = available };
+        if (_fleet.IndexById.TryGetValue(nodeId, out var v)) _available[v] = available;
     }
 
     private static Resources Total(IEnumerable<SubtaskDemand> demands) => demands.Aggregate(Resources.Zero, (sum, d) => sum + d.Demand);

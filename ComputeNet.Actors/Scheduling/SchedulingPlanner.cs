@@ -7,8 +7,46 @@ using PlacementEdge = ComputeNet.Actors.Placement.SubtaskEdge;
 
 namespace ComputeNet.Actors.Scheduling;
 
-/// <summary>A schedulable node as the planner sees it: its registration and what it can still reserve.</summary>
-public sealed record FleetNode(ModelNodeSpec Spec, Resources Available);
+/// <summary>
+/// The schedulable nodes and the network between them, built once per fleet refresh: the network keeps
+/// its shortest-path cache across plans, so only node availability changes from one plan to the next.
+/// </summary>
+public sealed class PlanningFleet
+{
+    public PlanningFleet(IReadOnlyList<ModelNodeSpec> nodes, IReadOnlyList<FleetLink> links)
+    {
+        Nodes = nodes;
+        var indexById = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var v = 0; v < nodes.Count; v++) indexById[nodes[v].NodeId] = v;
+        IndexById = indexById;
+        Network = new Network(nodes.Count, NetworkLinks(links, indexById));
+    }
+
+    public static PlanningFleet Empty { get; } = new([], []);
+
+    public IReadOnlyList<ModelNodeSpec> Nodes { get; }
+
+    public IReadOnlyDictionary<string, int> IndexById { get; }
+
+    public Network Network { get; }
+
+    /// <summary>Links between fleet nodes, one per node pair (the lowest latency when both ends report).</summary>
+    private static List<LinkSpec> NetworkLinks(IReadOnlyList<FleetLink> links, IReadOnlyDictionary<string, int> indexById)
+    {
+        var byPair = new Dictionary<(int, int), LinkSpec>();
+        foreach (var link in links)
+        {
+            if (!indexById.TryGetValue(link.Src, out var a) || !indexById.TryGetValue(link.Dst, out var b) || a == b) continue;
+            var key = (Math.Min(a, b), Math.Max(a, b));
+            var spec = new LinkSpec(key.Item1, key.Item2, link.CapacityMbps, link.LatencyMs)
+            {
+                UsedMbps = Math.Max(0, link.CapacityMbps - link.AvailableMbps),
+            };
+            if (!byPair.TryGetValue(key, out var known) || spec.LatencyMs < known.LatencyMs) byPair[key] = spec;
+        }
+        return [.. byPair.Values];
+    }
+}
 
 /// <summary>A link that is up, with its latest bandwidth and latency.</summary>
 public sealed record FleetLink(string Src, string Dst, double CapacityMbps, double AvailableMbps, double LatencyMs);
@@ -42,9 +80,10 @@ public abstract record PlanOutcome
 /// </summary>
 public static class SchedulingPlanner
 {
-    public static PlanOutcome Plan(IReadOnlyList<FleetNode> fleet, IReadOnlyList<FleetLink> links, PlanRequest request, IPlacementPolicy policy)
+    /// <param name="available">what each node of <paramref name="fleet"/> can still reserve, by index.</param>
+    public static PlanOutcome Plan(PlanningFleet fleet, IReadOnlyList<Resources> available, PlanRequest request, IPlacementPolicy policy)
     {
-        if (fleet.Count == 0) return new PlanOutcome.Impossible("no schedulable node is registered");
+        if (fleet.Nodes.Count == 0) return new PlanOutcome.Impossible("no schedulable node is registered");
         var granularities = request.IsPartial
             ? request.Decomposition.Granularities.Where(d => d.Granularity == request.Current!.Granularity).ToList()
             : request.Decomposition.Granularities.Where(d => d.IsFeasible).ToList();
@@ -53,14 +92,14 @@ public static class SchedulingPlanner
         var reasons = new List<string>();
         foreach (var decomposition in granularities)
         {
-            var outcome = PlanGranularity(fleet, links, request, decomposition, policy);
+            var outcome = PlanGranularity(fleet, available, request, decomposition, policy);
             if (outcome is PlanOutcome.Planned) return outcome;
             reasons.Add($"{decomposition.Granularity}: {((PlanOutcome.Impossible)outcome).Reason}");
         }
         return new PlanOutcome.Impossible(string.Join("; ", reasons));
     }
 
-    private static PlanOutcome PlanGranularity(IReadOnlyList<FleetNode> fleet, IReadOnlyList<FleetLink> links, PlanRequest request,
+    private static PlanOutcome PlanGranularity(PlanningFleet fleet, IReadOnlyList<Resources> available, PlanRequest request,
         Decomposition.Decomposition decomposition, IPlacementPolicy policy)
     {
         var fixedNodes = request.IsPartial
@@ -68,30 +107,29 @@ public static class SchedulingPlanner
             : [];
         var avoid = request.AvoidNodes.ToHashSet(StringComparer.Ordinal);
 
-        var indexById = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var v = 0; v < fleet.Count; v++) indexById[fleet[v].Spec.NodeId] = v;
+        var indexById = fleet.IndexById;
+        var count = fleet.Nodes.Count;
         var missing = fixedNodes.Values.Where(n => !indexById.ContainsKey(n)).Distinct().ToList();
         if (missing.Count > 0) return new PlanOutcome.Impossible($"node(s) {string.Join(", ", missing)} of the current plan are no longer schedulable");
 
         var subtasks = decomposition.Subtasks;
         // Fixed subtasks already hold their capacity: give it back to their node for this plan only.
-        var heldByFixed = new Resources[fleet.Count];
+        var heldByFixed = new Resources[count];
         foreach (var s in subtasks)
             if (fixedNodes.TryGetValue(s.Id, out var node)) heldByFixed[indexById[node]] += DemandOf(s);
 
-        var nodes = new NodeSpec[fleet.Count];
-        for (var v = 0; v < fleet.Count; v++)
+        var nodes = new NodeSpec[count];
+        for (var v = 0; v < count; v++)
         {
-            var spec = fleet[v].Spec;
+            var spec = fleet.Nodes[v];
             var capacity = new Resources(spec.CpuCores, spec.MemoryGb, spec.StorageGb, spec.Gpus);
-            var free = avoid.Contains(spec.NodeId) ? heldByFixed[v] : fleet[v].Available + heldByFixed[v];
+            var free = avoid.Contains(spec.NodeId) ? heldByFixed[v] : available[v] + heldByFixed[v];
             nodes[v] = new NodeSpec(spec.NodeId, spec.Tier, spec.Region, capacity, spec.CpuMipsPerCore, spec.Reliability, spec.PowerIdleW, spec.PowerPeakW)
             {
                 Used = Resources.Max(capacity - free, Resources.Zero),
             };
         }
 
-        var network = new Network(fleet.Count, NetworkLinks(links, indexById));
         var subtaskIndex = subtasks.Select((s, k) => (s.Id, k)).ToDictionary(p => p.Id, p => p.k, StringComparer.Ordinal);
         var placementSubtasks = subtasks.Select(s => ToPlacement(s, fixedNodes.GetValueOrDefault(s.Id))).ToList();
         var edges = decomposition.SubtaskEdges
@@ -110,7 +148,7 @@ public static class SchedulingPlanner
                 : $"none of the access points ({string.Join(", ", request.Spec.AccessPoints)}) is a schedulable node");
         var order = Enumerable.Range(0, subtasks.Count).OrderBy(k => subtasks[k].Rank).ThenBy(k => k).ToList();
 
-        var problem = new PlacementProblem(nodes, network, placementSubtasks, edges, users, order);
+        var problem = new PlacementProblem(nodes, fleet.Network, placementSubtasks, edges, users, order);
         var result = policy.Place(problem);
         if (result is PlacementRejection rejection) return new PlanOutcome.Impossible(rejection.Reason);
 
@@ -164,21 +202,4 @@ public static class SchedulingPlanner
         PinningKind.Node => new Placement.Pinning { NodeId = pinning.Target },
         _ => Placement.Pinning.None,
     };
-
-    /// <summary>Links between fleet nodes, one per node pair (the lowest latency when both ends report).</summary>
-    private static List<LinkSpec> NetworkLinks(IReadOnlyList<FleetLink> links, IReadOnlyDictionary<string, int> indexById)
-    {
-        var byPair = new Dictionary<(int, int), LinkSpec>();
-        foreach (var link in links)
-        {
-            if (!indexById.TryGetValue(link.Src, out var a) || !indexById.TryGetValue(link.Dst, out var b) || a == b) continue;
-            var key = (Math.Min(a, b), Math.Max(a, b));
-            var spec = new LinkSpec(key.Item1, key.Item2, link.CapacityMbps, link.LatencyMs)
-            {
-                UsedMbps = Math.Max(0, link.CapacityMbps - link.AvailableMbps),
-            };
-            if (!byPair.TryGetValue(key, out var known) || spec.LatencyMs < known.LatencyMs) byPair[key] = spec;
-        }
-        return [.. byPair.Values];
-    }
 }
