@@ -101,13 +101,17 @@ public static class SimulateCommand
         _ => (32, 128, 420),
     };
 
+    // GPUs and core speed as the default node classes assume, so the sample apps' renderers and tight execution-time bounds fit.
+    private static (int Gpus, double MipsPerCore) Accelerators(string tier) => tier == "cloud" ? (8, 4000) : (2, 3500);
+
     private static string Registration(SimNode node)
     {
         var (cores, memory, peak) = Capacity(node.Tier);
+        var (gpus, mips) = Accelerators(node.Tier);
         return JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["nodeId"] = node.NodeId, ["region"] = "zoo", ["tier"] = node.Tier, ["cpuCores"] = cores, ["memoryGb"] = memory,
-            ["storageGb"] = 2000, ["gpus"] = 0, ["reliability"] = 0.995, ["powerIdleW"] = peak * 0.3, ["powerPeakW"] = peak,
+            ["storageGb"] = 2000, ["gpus"] = gpus, ["cpuMipsPerCore"] = mips, ["reliability"] = 0.9995, ["powerIdleW"] = peak * 0.3, ["powerPeakW"] = peak,
             ["labels"] = new Dictionary<string, string> { ["city"] = node.Label },
         });
     }
