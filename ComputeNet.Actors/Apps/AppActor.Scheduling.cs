@@ -181,6 +181,12 @@ public sealed partial class AppActor
 
     private void OnCommitsDone(CommitsDone done)
     {
+        // A commit that landed after the app stopped (or was rejected) must not keep its capacity.
+        if (_state.Lifecycle is AppLifecycle.Stopped or AppLifecycle.Rejected)
+        {
+            ReleaseCapacity(removals: false, reason: "");
+            return;
+        }
         if (_state.Lifecycle != AppLifecycle.Planned || done.ReservationId != Placement.ReservationId || Placement.FailedSubtasks.Count > 0) return;
         if (done.Refusals.Count == 0)
         {
