@@ -54,7 +54,8 @@ public sealed class DeploymentService(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _killSwitch?.Shutdown();
-        await Task.WhenAny(_completion, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
+        // On SIGTERM the actor system (and with it the stream) may already be gone: then there is nothing to wait for.
+        await Task.WhenAny(_completion, system.WhenTerminated, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
         _publisher?.Dispose();
     }
 }
