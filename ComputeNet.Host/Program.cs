@@ -14,6 +14,7 @@ try
         "apps" => await AppCommandsCli.ListAsync(rest),
         "app" => await AppCommandsCli.ShowAsync(rest),
         "stop" => await AppCommandsCli.StopAsync(rest),
+        "plan" => await AppCommandsCli.PlanAsync(rest),
         "bench" => await BenchCommands.RunAsync(rest),
         "simulate" => await SimulateCommand.RunAsync(rest),
         "train" => await TrainCommand.RunAsync(rest),
@@ -48,7 +49,7 @@ static int Usage(int exitCode, string? problem = null)
     Console.WriteLine("""
         usage: computenet [run] [--data DIR] [--kafka HOST:PORT] [--kafka-port N] [--urls URL] [--postgres CONN]
                computenet submit APP.json [--api URL | --data DIR]
-               computenet apps | app ID | stop ID [--api URL | --data DIR]
+               computenet apps | app ID | plan ID | stop ID [--api URL | --data DIR]
                computenet simulate [--kafka HOST:PORT | --data DIR] [--topology FILE.graphml] [--nodes N] [--interval-ms MS] [--duration S] [--trace CPU.csv]
                computenet bench SUITE [--json FILE]      suites: ingest [--nodes N] [--records R] [--persistence sqlite|memory],
                                                           decompose, place, reschedule, forecast, drift,

@@ -9,4 +9,5 @@ public sealed record TopicNames
     public string AgentCommands { get; init; } = "computenet.agent-commands";
     public string DeadLetter { get; init; } = "computenet.deadletter";
     public string Events { get; init; } = "computenet.events";
+    public string AgentAcks { get; init; } = "computenet.agent-acks";
 }

@@ -21,7 +21,7 @@ public sealed record AppActorSettings(NodeClassCatalog NodeClasses, int Snapshot
 /// decomposes it (算力解构) at every granularity of the node classes it knows; a crash between the two
 /// steps is healed on recovery.
 /// </summary>
-public sealed class AppActor : ReceivePersistentActor
+public sealed partial class AppActor : ReceivePersistentActor, IWithTimers
 {
     private sealed record DecomposeNow;
 
@@ -30,8 +30,9 @@ public sealed class AppActor : ReceivePersistentActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private AppState _state;
 
-    public AppActor(string appId, AppActorSettings settings, TimeProvider clock)
+    public AppActor(string appId, AppActorSettings settings, TimeProvider clock, AppScheduling? scheduling = null)
     {
+        _scheduling = scheduling;
         PersistenceId = PersistenceIds.App(appId);
         _settings = settings;
         _clock = clock;
@@ -45,6 +46,7 @@ public sealed class AppActor : ReceivePersistentActor
         Recover<RecoveryCompleted>(_ =>
         {
             if (_state.Lifecycle == AppLifecycle.Submitted) Self.Tell(new DecomposeNow());
+            else ResumeScheduling();
         });
 
         Command<SubmitApp>(Handle);
@@ -55,12 +57,13 @@ public sealed class AppActor : ReceivePersistentActor
         Command<SaveSnapshotFailure>(failure => _log.Warning(failure.Cause, "Snapshot of {0} failed", PersistenceId));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure => _log.Warning(failure.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
+        RegisterSchedulingHandlers();
     }
 
     public override string PersistenceId { get; }
 
-    public static Props Props(string appId, AppActorSettings settings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new AppActor(appId, settings, clock));
+    public static Props Props(string appId, AppActorSettings settings, TimeProvider clock, AppScheduling? scheduling = null) =>
+        Akka.Actor.Props.Create(() => new AppActor(appId, settings, clock, scheduling));
 
     private void Handle(SubmitApp command)
     {
@@ -106,6 +109,7 @@ public sealed class AppActor : ReceivePersistentActor
         {
             Apply(stopped);
             sender.Tell(new AppAccepted(command.AppId, AppLifecycle.Stopped));
+            ReleaseEverything(command.Reason);
         });
     }
 
@@ -138,7 +142,11 @@ public sealed class AppActor : ReceivePersistentActor
                     _clock.GetUtcNow());
         }
 
-        Persist(outcome, Apply);
+        Persist(outcome, persisted =>
+        {
+            Apply(persisted);
+            if (persisted is AppDecomposed) StartPlanning();
+        });
     }
 
     private void Apply(IAppEvent @event)

@@ -45,6 +45,9 @@ public sealed class AppDirectory : TagProjection
         AppDecomposed => AppLifecycle.Decomposed,
         AppRejected => AppLifecycle.Rejected,
         AppStopped => AppLifecycle.Stopped,
+        AppSchedulingEvents.PlacementDecided => AppLifecycle.Planned,
+        AppSchedulingEvents.DeploymentStarted => AppLifecycle.Deploying,
+        AppSchedulingEvents.AppRunning => AppLifecycle.Running,
         _ => current,
     };
 }

@@ -17,6 +17,9 @@ public sealed record AppState(
 
     public bool Exists => Lifecycle != AppLifecycle.Unknown;
 
+    /// <summary>Placement and deployment (older snapshots lack it: empty).</summary>
+    public AppPlacementState Placement { get; init; } = AppPlacementState.Empty;
+
     public AppState Apply(IAppEvent @event) => @event switch
     {
         AppSubmitted e => this with
@@ -39,12 +42,26 @@ public sealed record AppState(
             Lifecycle = AppLifecycle.Stopped,
             History = History.Add(new AppTransition(AppLifecycle.Stopped, e.At, e.Reason)),
         },
+        AppSchedulingEvents.PlacementDecided e => Transition(AppLifecycle.Planned, e, e.Reason + ": " + e.Decision.Summary),
+        AppSchedulingEvents.DeploymentStarted e => Transition(AppLifecycle.Deploying, e, $"deploy commands sent (deployment {e.DeploymentId})"),
+        AppSchedulingEvents.SubtaskDeployed e => this with { Placement = Placement.Apply(e) },
+        AppSchedulingEvents.SubtaskDeploymentFailed e => Transition(Lifecycle, e,
+            $"deployment of {string.Join(", ", e.SubtaskIds)} failed ({e.Reason}); re-placing"),
+        AppSchedulingEvents.AppRunning e => Transition(AppLifecycle.Running, e, "every agent acknowledged its subtasks"),
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown app event"),
+    };
+
+    private AppState Transition(AppLifecycle lifecycle, IAppEvent e, string reason) => this with
+    {
+        Lifecycle = lifecycle,
+        Placement = Placement.Apply(e),
+        History = History.Add(new AppTransition(lifecycle, e.At, reason)),
     };
 
     public bool Equals(AppState? other) =>
         other is not null && AppId == other.AppId && Name == other.Name && Lifecycle == other.Lifecycle
-        && SpecJson == other.SpecJson && DecompositionJson == other.DecompositionJson && History.SequenceEqual(other.History);
+        && SpecJson == other.SpecJson && DecompositionJson == other.DecompositionJson && History.SequenceEqual(other.History)
+        && Placement.Equals(other.Placement);
 
     public override int GetHashCode() => HashCode.Combine(AppId, Lifecycle, History.Count);
 }

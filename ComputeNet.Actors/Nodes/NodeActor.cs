@@ -35,7 +35,7 @@ public sealed record NodeActorSettings(int AgentReportingIntervalMs = 5000, int 
 /// state, persists the resulting events, then applies them with the same <see cref="NodeState.Apply"/>
 /// that recovery uses.
 /// </summary>
-public sealed class NodeActor : ReceivePersistentActor, IWithTimers
+public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
 {
     private sealed record SilenceTimeout;
 
@@ -86,6 +86,7 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
         Command<SaveSnapshotFailure>(failure => _log.Warning(failure.Cause, "Snapshot of {0} failed", PersistenceId));
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure => _log.Warning(failure.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
+        RegisterReservationHandlers();
     }
 
     /// <summary>After recovery, until the telemetry journal has restored the durable telemetry: everything waits.</summary>
@@ -100,6 +101,7 @@ public sealed class NodeActor : ReceivePersistentActor, IWithTimers
             _awaitingTelemetry.Clear();
             // A node that was up when the host stopped gets the silence timeout to report again.
             if (_state is { IsRegistered: true, Health: NodeHealth.Up }) Timers.StartSingleTimer(SilenceTimer, new SilenceTimeout(), _settings.SilenceTimeout);
+            ScheduleReservationExpiries();
         });
         Command<Terminated>(terminated => throw new InvalidOperationException(
             $"the telemetry journal of node {_state.NodeId} stopped while restoring ({terminated.ActorRef.Path.Name})"));

@@ -41,6 +41,32 @@ public sealed record NodeState(
     /// <summary>Per metric, the latest confirmed drift: a drift re-detected from replayed telemetry is not persisted twice.</summary>
     public DriftMarks Drifts { get; init; } = DriftMarks.None;
 
+    // --- Reservations (资源分配/预留) ---
+
+    /// <summary>Committed allocations and live reservations; event-sourced (older snapshots lack it: empty).</summary>
+    public NodeCapacityLedger Capacity { get; init; } = NodeCapacityLedger.Empty;
+
+    /// <summary>Registered and not reported down: may take new reservations.</summary>
+    public bool IsSchedulable => IsRegistered && Health != NodeHealth.Down;
+
+    /// <summary>The registered capacity in the placement library's terms.</summary>
+    public Placement.Resources RegisteredCapacity =>
+        Spec is null ? Placement.Resources.Zero : new(Spec.CpuCores, Spec.MemoryGb, Spec.StorageGb, Spec.Gpus);
+
+    private NodeState ApplyReservation(INodeEvent @event) => @event switch
+    {
+        ReservationEvents.CapacityReserved e => this with
+        {
+            Capacity = Capacity.Reserve(new CapacityReservation(e.ReservationId, e.AppId, e.Demands, e.ExpiresAt)),
+        },
+        ReservationEvents.CapacityCommitted e => this with { Capacity = Capacity.Commit(e.ReservationId) },
+        ReservationEvents.ReservationReleased e => this with { Capacity = Capacity.Drop(e.ReservationId) },
+        ReservationEvents.CapacityReleased e => this with { Capacity = Capacity.Release(e.AppId, e.SubtaskIds) },
+        _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown node event"),
+    };
+
+    // --- end reservations ---
+
     public static NodeState Empty(string nodeId) =>
         new(nodeId, NodeLifecycle.Unregistered, null, null, default, default, 0);
 
@@ -68,6 +94,6 @@ public sealed record NodeState(
         NodeWentDown e => this with { Health = NodeHealth.Down, HealthChangedAt = e.At },
         NodeCameUp e => this with { Health = NodeHealth.Up, HealthChangedAt = e.At },
         NodeDrifted e => this with { Drifts = Drifts.With(e.Metric, e.ConfirmedAt) },
-        _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown node event"),
+        _ => ApplyReservation(@event),
     };
 }

@@ -62,6 +62,37 @@ public static class AppCommandsCli
         return 0;
     }
 
+    /// <summary>computenet plan ID: where each subtask went, why (objective terms, runners-up), and how far deployment got.</summary>
+    public static async Task<int> PlanAsync(CliArgs args)
+    {
+        var id = args.Required(0, "the app id: computenet plan ID");
+        using var api = new ApiClient(args);
+        var (status, body) = await api.SendAsync(HttpMethod.Get, $"/api/apps/{Uri.EscapeDataString(id)}/plan");
+        if (status != 200) return Fail(status, body);
+
+        Console.WriteLine($"{body!["id"]}  [{body["lifecycle"]}]");
+        if (body["placed"]?.GetValue<bool>() != true)
+        {
+            Console.WriteLine("  not placed");
+            foreach (var step in body["history"]?.AsArray() ?? [])
+                Console.WriteLine($"  {step?["at"]}  {step?["lifecycle"],-11} {step?["reason"]}");
+            return 0;
+        }
+        var objective = body["objective"];
+        Console.WriteLine($"policy {body["policy"]}, granularity {body["granularity"]}, {body["planningRounds"]} planning round(s), " +
+                          $"{body["replacements"]} re-placement(s)");
+        Console.WriteLine($"objective {objective?["total"]}: node imbalance {objective?["nodeImbalance"]}, " +
+                          $"dimension imbalance {objective?["dimensionImbalance"]}, energy {objective?["energyW"]} W");
+        Console.WriteLine($"{"SUBTASK",-28} {"NODE",-28} {"DEPLOYED",-9} RUNNERS-UP (score, lower is better)");
+        foreach (var subtask in body["subtasks"]?.AsArray() ?? [])
+        {
+            var runnersUp = string.Join(", ", subtask?["runnersUp"]?.AsArray().Select(r => $"{r?["nodeId"]} ({r?["score"]})") ?? []);
+            Console.WriteLine($"{subtask?["subtaskId"],-28} {subtask?["nodeId"],-28} {(subtask?["deployed"]?.GetValue<bool>() == true ? "yes" : "no"),-9} " +
+                              (runnersUp.Length > 0 ? runnersUp : "-"));
+        }
+        return 0;
+    }
+
     public static async Task<int> StopAsync(CliArgs args)
     {
         var id = args.Required(0, "the app id: computenet stop ID");

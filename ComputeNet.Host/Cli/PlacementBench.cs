@@ -2,6 +2,10 @@ using ComputeNet.Actors.Placement;
 using ComputeNet.Actors.Placement.Benchmark;
 using ComputeNet.Actors.Placement.Generation;
 using ComputeNet.Actors.Placement.Learning;
+using ComputeNet.Actors.Scheduling;
+using ComputeNet.Host.Hosting;
+using Akka.Actor;
+using Akka.Hosting;
 
 namespace ComputeNet.Host.Cli;
 
@@ -11,13 +15,51 @@ namespace ComputeNet.Host.Cli;
 /// </summary>
 public static class PlacementBench
 {
-    public static Task<object> PlaceAsync(CliArgs args)
+    public static async Task<object> PlaceAsync(CliArgs args)
     {
         var topology = PlacementDataLoader.LoadZooTopology(TopologyFile(args));
         var apps = PlacementDataLoader.LoadIFogSimApps(Path.Combine(AppContext.BaseDirectory, "samples", "graphs", "ifogsim_apps.json"));
         var options = new BenchmarkOptions(Seed: args.IntOption("seed", 2026), ScaleNodeCount: args.IntOption("scale-nodes", 10_000));
         Console.Error.WriteLine($"placing on {topology.Name} (+ generated edge/device nodes), seed {options.Seed}");
-        return Task.FromResult<object>(PlacementBenchmark.Run(topology, options, apps));
+        var report = args.Flag("throughput-only") ? null : PlacementBenchmark.Run(topology, options, apps);
+
+        var fleet = InstanceGenerator.BuildFleet(topology, new GeneratorOptions(Seed: options.Seed,
+            TargetNodeCount: Math.Max(args.IntOption("throughput-nodes", options.LoadNodeCount), topology.Nodes.Count)));
+        var placements = args.IntOption("placements", 2000);
+        var persistence = args.Option("persistence") ?? "memory";
+        Console.Error.WriteLine($"throughput: {placements} placements through the actors on {fleet.Nodes.Count} half-loaded nodes ({persistence} journal)");
+        var throughput = await Throughput(fleet, placements, args.IntOption("concurrency", 16), report?.BestHeuristic ?? "greedy-objective", persistence);
+        return report is null ? throughput : report with { PlacementsPerSecond = throughput.PlacementsPerSecond, Throughput = throughput };
+    }
+
+    /// <summary>The actors on the host's own serializer and either an in-memory journal or SQLite in a scratch directory.</summary>
+    private static async Task<ThroughputFigures> Throughput(Fleet fleet, int placements, int concurrency, string policy, string persistence)
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"computenet-bench-place-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(data);
+        using var host = new HostBuilder()
+            .ConfigureServices(services => services.AddAkka("bench-place", (akka, _) =>
+            {
+                akka.WithComputeNetSerialization();
+                if (persistence == "sqlite") akka.WithComputeNetPersistence(PersistenceSetup.Resolve(new PersistenceOptions(), data));
+                else akka.AddHocon("""
+                    akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+                    akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+                    """, HoconAddMode.Prepend);
+            }))
+            .Build();
+        await host.StartAsync();
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+            return await SchedulingThroughputBenchmark.RunAsync(system, fleet, placements, concurrency, policy) with { Persistence = persistence };
+        }
+        finally
+        {
+            await host.StopAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(data, true); } catch (IOException) { }
+        }
     }
 
     public static Task<object> RescheduleAsync(CliArgs args)

@@ -45,6 +45,7 @@ public static class SimulateCommand
         using var stop = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
         if (durationS > 0) stop.CancelAfter(TimeSpan.FromSeconds(durationS));
+        var agents = Task.Factory.StartNew(() => AcknowledgeDeployments(kafka, tokens, producer, stop.Token), TaskCreationOptions.LongRunning);
         var random = new Random(7);
         long round = 0, sent = 0;
         while (!stop.IsCancellationRequested)
@@ -86,6 +87,7 @@ public static class SimulateCommand
                 break;
             }
         }
+        await agents;
         producer.Flush(TimeSpan.FromSeconds(30));
         Console.Error.WriteLine($"stopped after {round} rounds, {sent} records");
         return 0;
@@ -99,13 +101,17 @@ public static class SimulateCommand
         _ => (32, 128, 420),
     };
 
+    // GPUs and core speed as the default node classes assume, so the sample apps' renderers and tight execution-time bounds fit.
+    private static (int Gpus, double MipsPerCore) Accelerators(string tier) => tier == "cloud" ? (8, 4000) : (2, 3500);
+
     private static string Registration(SimNode node)
     {
         var (cores, memory, peak) = Capacity(node.Tier);
+        var (gpus, mips) = Accelerators(node.Tier);
         return JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["nodeId"] = node.NodeId, ["region"] = "zoo", ["tier"] = node.Tier, ["cpuCores"] = cores, ["memoryGb"] = memory,
-            ["storageGb"] = 2000, ["gpus"] = 0, ["reliability"] = 0.995, ["powerIdleW"] = peak * 0.3, ["powerPeakW"] = peak,
+            ["storageGb"] = 2000, ["gpus"] = gpus, ["cpuMipsPerCore"] = mips, ["reliability"] = 0.9995, ["powerIdleW"] = peak * 0.3, ["powerPeakW"] = peak,
             ["labels"] = new Dictionary<string, string> { ["city"] = node.Label },
         });
     }
@@ -133,6 +139,32 @@ public static class SimulateCommand
         consumer.Close();
         if (tokens.Count == 0) throw new CliException("no agent tokens arrived on computenet.agent-commands within a minute; is the host running?");
         return tokens;
+    }
+
+    /// <summary>
+    /// What the simulated agents do with their commands: every deploy-subtask for a simulated node is acknowledged
+    /// as started on computenet.agent-acks, with the node's token, as a real agent would after pulling its images.
+    /// </summary>
+    private static void AcknowledgeDeployments(string kafka, IReadOnlyDictionary<string, string> tokens, IProducer<string, byte[]> producer, CancellationToken stop)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = kafka, GroupId = $"computenet-simulate-agents-{Guid.NewGuid():N}", AutoOffsetReset = AutoOffsetReset.Earliest, EnableAutoCommit = false,
+        }).Build();
+        consumer.Subscribe(Topics.AgentCommands);
+        var acknowledged = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            if (result?.Message?.Value is not { } value) continue;
+            if (AgentCommand.FromJsonBytes(value) is not DeploySubtask deploy || !tokens.TryGetValue(deploy.NodeId, out var token)) continue;
+            var ack = new Streams.Deployment.AgentAck(deploy.NodeId, token, deploy.AppId, deploy.DeploymentId, deploy.SubtaskId, Ok: true, Reason: null);
+            producer.Produce(deploy.AckTopic, new Message<string, byte[]> { Key = deploy.NodeId, Value = Streams.Deployment.AgentAckParser.ToJsonBytes(ack) });
+            acknowledged++;
+            Console.Error.WriteLine($"agent of {deploy.NodeId}: started {deploy.AppId}/{deploy.SubtaskId} " +
+                                    $"({string.Join(", ", deploy.Components.Select(c => c.Image))}); {acknowledged} acknowledged");
+        }
+        consumer.Close();
     }
 
     /// <summary>Nodes (PoPs with coordinates) and links of a Topology Zoo GraphML file; latency from great-circle distance.</summary>

@@ -10,6 +10,8 @@ using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Drift;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
+using ComputeNet.Actors.Placement;
+using ComputeNet.Actors.Scheduling;
 using ComputeNet.Actors.Topology;
 
 namespace ComputeNet.Host.Hosting;
@@ -22,6 +24,12 @@ public sealed class TopologyKey;
 
 /// <summary>Registry key of the app shard region.</summary>
 public sealed class AppRegion;
+
+/// <summary>Registry key of this member's scheduler.</summary>
+public sealed class SchedulerKey;
+
+/// <summary>Registry key of this member's agent-command outbox.</summary>
+public sealed class AgentOutboxKey;
 
 /// <summary>Akka.Hosting wiring, one extension method per area.</summary>
 public static class AkkaSetup
@@ -60,16 +68,40 @@ public static class AkkaSetup
     public static AkkaConfigurationBuilder WithComputeNetNodes(this AkkaConfigurationBuilder builder, ClusterNodeOptions cluster, NodeActorSettings settings) =>
         builder.WithEntities<NodeRegion>("node", nodeId => NodeActor.Props(nodeId, settings, TimeProvider.System), new NodeMessageExtractor(cluster.Shards));
 
-    public static AkkaConfigurationBuilder WithComputeNetApps(this AkkaConfigurationBuilder builder, ClusterNodeOptions cluster, AppActorSettings settings) =>
-        builder.WithEntities<AppRegion>("app", appId => AppActor.Props(appId, settings, TimeProvider.System), new AppMessageExtractor(cluster.Shards));
+    public static AkkaConfigurationBuilder WithComputeNetApps(this AkkaConfigurationBuilder builder, ClusterNodeOptions cluster, AppActorSettings settings,
+        AppSchedulingSettings? scheduling = null) =>
+        builder.WithShardRegion<AppRegion>(
+            "app",
+            (_, registry, _) =>
+            {
+                // Resolved when the first app starts, after every actor of the host is registered.
+                AppScheduling? refs = null;
+                return appId =>
+                {
+                    refs ??= scheduling is null ? null : new AppScheduling(registry.Get<SchedulerKey>(), registry.Get<NodeRegion>(), registry.Get<AgentOutboxKey>(), scheduling);
+                    return AppActor.Props(appId, settings, TimeProvider.System, refs);
+                };
+            },
+            new AppMessageExtractor(cluster.Shards),
+            EntityOptions);
+
+    /// <summary>
+    /// The scheduler (plans on the live fleet, reserves on the NodeActors) and the outbox that publishes the
+    /// apps' deploy commands on Kafka. Needs the node region, the directories and the topology registered first.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithComputeNetScheduling(this AkkaConfigurationBuilder builder, SchedulerSettings settings, Func<ActorSystem, Props> outbox) =>
+        builder.WithActors((system, registry) =>
+        {
+            registry.Register<AgentOutboxKey>(system.ActorOf(outbox(system), "agent-outbox"));
+            registry.Register<SchedulerKey>(system.ActorOf(SchedulerActor.Props(registry.Get<NodeRegion>(), registry.Get<NodeDirectory>(),
+                registry.Get<TopologyKey>(), PolicyRegistry.CreateDefault(), settings), "scheduler"));
+        });
 
     /// <summary>A shard region of persistent entities: not remembered (the entity set is unbounded), passivated when idle.</summary>
     private static AkkaConfigurationBuilder WithEntities<TRegion>(this AkkaConfigurationBuilder builder, string typeName, Func<string, Props> props, IMessageExtractor extractor) =>
-        builder.WithShardRegion<TRegion>(
-            typeName,
-            (_, _, _) => props,
-            extractor,
-            new ShardOptions { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) });
+        builder.WithShardRegion<TRegion>(typeName, (_, _, _) => props, extractor, EntityOptions);
+
+    private static ShardOptions EntityOptions => new() { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) };
 
     /// <summary>The network graph and its link state (算力感知 of the network).</summary>
     public static AkkaConfigurationBuilder WithComputeNetTopology(this AkkaConfigurationBuilder builder, TopologyActorSettings settings) =>

@@ -25,6 +25,8 @@ public sealed class ComputeNetOptions
     public TelemetryOptions Telemetry { get; set; } = new();
     public ForecastOptions Forecast { get; set; } = new();
 
+    public SchedulingOptions Scheduling { get; set; } = new();
+
     /// <summary>
     /// The node classes apps are decomposed for and validated against (device / edge / cloud by default).
     /// Setting any replaces the defaults.
@@ -176,4 +178,26 @@ public sealed class RegistrationOptions
 
     /// <summary>Telemetry interval handed to every provisioned agent.</summary>
     public int AgentReportingIntervalMs { get; set; } = 5000;
+}
+
+/// <summary>Scheduling (泛在调度), reservations (资源预留) and deployment through the agents.</summary>
+public sealed class SchedulingOptions
+{
+    /// <summary>Placement policy (a name from PolicyRegistry): greedy-objective, best-fit, first-fit, kubernetes, edgewards, cp-sat.</summary>
+    public string Policy { get; set; } = "greedy-objective";
+
+    /// <summary>How long a reservation waits for its commit before the node releases it.</summary>
+    public int ReservationTtlMs { get; set; } = 30_000;
+
+    /// <summary>Plans tried when nodes refuse reservations (capacity taken meanwhile) before the app is rejected.</summary>
+    public int MaxPlanningRounds { get; set; } = 5;
+
+    /// <summary>How old the scheduler's view of node capacities may be when a plan starts.</summary>
+    public int FleetRefreshMs { get; set; } = 2_000;
+
+    /// <summary>Agents must acknowledge a deploy command within this time, or the subtask is re-placed.</summary>
+    public int AckTimeoutMs { get; set; } = 60_000;
+
+    /// <summary>Failed deployments re-placed before the app is rejected.</summary>
+    public int MaxReplacements { get; set; } = 3;
 }

@@ -58,13 +58,16 @@ public static class ComputeNetHost
                 .WithComputeNetCluster(options.Cluster)
                 .WithComputeNetNodes(options.Cluster, TelemetryService.NodeSettings(options))
                 .WithComputeNetTopology(TelemetryService.TopologySettings(options))
-                .WithComputeNetApps(options.Cluster, appSettings)
-                .WithComputeNetDirectories(options.Forecast);
+                .WithComputeNetDirectories(options.Forecast)
+                .WithComputeNetScheduling(DeploymentService.SchedulerSettings(options),
+                    system => DeploymentService.OutboxProps(system, kafka, options.Kafka.Topics))
+                .WithComputeNetApps(options.Cluster, appSettings, DeploymentService.AppSettings(options));
         });
 
         builder.Services.AddHostedService<RegistrationService>();
         builder.Services.AddHostedService<TelemetryService>();
         builder.Services.AddHostedService<DriftEventService>();
+        builder.Services.AddHostedService<DeploymentService>();
         builder.Services.AddHostedService<EndpointsAnnouncer>();
         builder.Services.AddSingleton<KafkaCheck>();
         builder.Services.AddHealthChecks()
@@ -104,7 +107,7 @@ public static class ComputeNetHost
     private static IEnumerable<string> TopicsOf(KafkaOptions options) =>
     [
         options.Topics.Registrations, options.Topics.NodeTelemetry, options.Topics.LinkTelemetry,
-        options.Topics.AgentCommands, options.Topics.DeadLetter, options.Topics.Events,
+        options.Topics.AgentCommands, options.Topics.DeadLetter, options.Topics.Events, options.Topics.AgentAcks,
     ];
 }
 

@@ -86,6 +86,36 @@ public static partial class AppEndpoints
                 : AppNotFound(id);
         });
 
+        apps.MapGet("/{id}/plan", async (string id, IRequiredActor<AppRegion> region, CancellationToken ct) =>
+        {
+            if (!IsAppId(id)) return AppNotFound(id);
+            var shard = await region.GetAsync(ct);
+            var reply = await shard.Ask<object>(new AppSchedulingCommands.GetAppPlan(id), AskTimeout, ct);
+            if (reply is not AppSchedulingReplies.AppPlanView view) return AppNotFound(id);
+            var decision = view.Decision;
+            return Results.Ok(new
+            {
+                id = view.AppId,
+                lifecycle = view.Lifecycle,
+                placed = decision is not null,
+                granularity = decision?.Granularity,
+                policy = decision?.Policy,
+                planningRounds = decision?.PlanningRounds,
+                objective = decision?.Objective,
+                deploymentId = view.DeploymentId,
+                replacements = view.Replacements,
+                subtasks = decision?.Subtasks.Select(s => new
+                {
+                    subtaskId = s.SubtaskId,
+                    nodeId = s.NodeId,
+                    resources = s.Demand,
+                    deployed = view.DeployedSubtasks.Contains(s.SubtaskId),
+                    runnersUp = s.RunnersUp,
+                }),
+                history = view.History,
+            });
+        });
+
         apps.MapDelete("/{id}", async (string id, IRequiredActor<AppRegion> region, CancellationToken ct) =>
         {
             if (!IsAppId(id)) return AppNotFound(id);

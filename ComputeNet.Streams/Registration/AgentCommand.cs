@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ComputeNet.Actors.Model;
+using ComputeNet.Actors.Placement;
+using ComputeNet.Actors.Scheduling;
 
 namespace ComputeNet.Streams.Registration;
 
@@ -12,6 +14,8 @@ namespace ComputeNet.Streams.Registration;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(ProvisionAgent), "provision-agent")]
 [JsonDerivedType(typeof(RetireAgent), "retire-agent")]
+[JsonDerivedType(typeof(DeploySubtask), "deploy-subtask")]
+[JsonDerivedType(typeof(StopSubtask), "stop-subtask")]
 public abstract record AgentCommand(string NodeId)
 {
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
@@ -38,3 +42,26 @@ public sealed record ProvisionAgent(
 public sealed record RetireAgent(string NodeId) : AgentCommand(NodeId);
 
 public sealed record AgentTopics(string NodeTelemetry, string LinkTelemetry, string Commands);
+
+/// <summary>
+/// 任务部署: start one subtask of an app on this node — its containers, the resources reserved for it and the
+/// peers it talks to. The agent answers on <see cref="AckTopic"/> (see <c>AgentAck</c>); the same command may
+/// arrive twice (after a host restart), so agents treat (deploymentId, subtaskId) as idempotent.
+/// </summary>
+public sealed record DeploySubtask(
+    string NodeId,
+    string AppId,
+    string DeploymentId,
+    string SubtaskId,
+    IReadOnlyList<ComponentImage> Components,
+    Resources Resources,
+    IReadOnlyList<PeerEndpoint> Peers,
+    string AckTopic) : AgentCommand(NodeId)
+{
+    public static DeploySubtask For(SubtaskDeployment deployment, TopicNames topics) =>
+        new(deployment.NodeId, deployment.AppId, deployment.DeploymentId, deployment.SubtaskId, deployment.Components,
+            deployment.Resources, deployment.Peers, topics.AgentAcks);
+}
+
+/// <summary>Stop an app's subtask on this node (the app stopped, or the subtask moved elsewhere).</summary>
+public sealed record StopSubtask(string NodeId, string AppId, string SubtaskId, string Reason) : AgentCommand(NodeId);

@@ -1,33 +1,12 @@
-using Akka;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using ComputeNet.Streams.Kafka;
 
 namespace ComputeNet.Streams.Registration;
 
-/// <summary>
-/// computenet.registrations → validate → NodeActor → agent command or dead letter → commit.
-/// Records are handled with bounded parallelism in order (SelectAsync keeps order, so a committed
-/// offset never passes an unfinished record); a broker or journal failure restarts the source with
-/// backoff from the last committed offset, so every record's effect happens at least once.
-/// </summary>
+/// <summary>computenet.registrations → validate → NodeActor → agent command or dead letter → commit (see <see cref="CommittingPipeline"/>).</summary>
 public static class RegistrationPipeline
 {
     public static (UniqueKillSwitch KillSwitch, Task Completion) Run(
-        IMaterializer materializer, ConsumerSettings consumer, string topic, RegistrationHandler handler, int parallelism = 8)
-    {
-        var restarting = RestartSource.OnFailuresWithBackoff(
-            () => KafkaSource.Committable(consumer, topic)
-                .SelectAsync(parallelism, async message =>
-                {
-                    await handler.HandleAsync(message);
-                    return message.CommittableOffset;
-                }),
-            RestartSettings.Create(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2));
-
-        return restarting
-            .ViaMaterialized(KillSwitches.Single<CommittableOffset>(), Keep.Right)
-            .ToMaterialized(KafkaCommitter.Sink(CommitterSettings.Default with { MaxInterval = TimeSpan.FromMilliseconds(500) }), Keep.Both)
-            .Run(materializer);
-    }
+        IMaterializer materializer, ConsumerSettings consumer, string topic, RegistrationHandler handler, int parallelism = 8) =>
+        CommittingPipeline.Run(materializer, consumer, topic, handler.HandleAsync, parallelism);
 }

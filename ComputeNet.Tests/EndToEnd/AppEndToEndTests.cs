@@ -8,7 +8,7 @@ namespace ComputeNet.Tests.EndToEnd;
 
 /// <summary>
 /// Applications as a user meets them: the README's AR-game sample submitted with the CLI against the
-/// real host comes back decomposed; a broken spec is refused with errors pointing at the field; the app
+/// real host comes back decomposed (and, with no node registered, rejected with the reason); a broken spec is refused with errors pointing at the field; the app
 /// survives kill -9 and a restart.
 /// </summary>
 public sealed class AppEndToEndTests
@@ -16,7 +16,7 @@ public sealed class AppEndToEndTests
     private static string Sample(string name) => Path.Combine(HostProcess.RepositoryRoot(), "ComputeNet.Host", "samples", "apps", name);
 
     [Fact]
-    public async Task The_ar_game_submitted_with_the_cli_is_decomposed_and_survives_kill_9()
+    public async Task The_ar_game_submitted_with_the_cli_is_decomposed_then_rejected_without_nodes_and_survives_kill_9()
     {
         using var data = new TempDirectory("computenet-apps");
         var apiPort = HostProcess.FreePort();
@@ -32,7 +32,7 @@ public sealed class AppEndToEndTests
             var app = await Eventually.GetAsync(async () =>
             {
                 var view = await host.GetJsonAsync<JsonObject>($"/api/apps/{appId}");
-                return view["lifecycle"]!.GetValue<string>() == "decomposed" ? view : null;
+                return view["lifecycle"]!.GetValue<string>() == "rejected" ? view : null;
             });
             var granularities = app["decomposition"]!["granularities"]!.AsArray();
             granularities.Count.ShouldBeGreaterThanOrEqualTo(2);
@@ -47,7 +47,8 @@ public sealed class AppEndToEndTests
 
             var (showExit, shown, _) = await host.RunCliAsync("app", appId);
             showExit.ShouldBe(0);
-            shown.ShouldContain("[Decomposed]", Case.Insensitive);
+            shown.ShouldContain("[Rejected]", Case.Insensitive);
+            shown.ShouldContain("no placement: no schedulable node is registered");
             shown.ShouldContain("why:");
 
             var broken = await host.Http.PostAsync("/api/apps", new StringContent(
@@ -74,8 +75,8 @@ public sealed class AppEndToEndTests
             });
             listed["apps"]![0]!["appId"]!.GetValue<string>().ShouldBe(appId);
             var app = await restarted.GetJsonAsync<JsonObject>($"/api/apps/{appId}");
-            app["lifecycle"]!.GetValue<string>().ShouldBe("decomposed");
-            app["history"]!.AsArray().Select(h => h!["lifecycle"]!.GetValue<string>()).ShouldBe(["submitted", "decomposed"]);
+            app["lifecycle"]!.GetValue<string>().ShouldBe("rejected");
+            app["history"]!.AsArray().Select(h => h!["lifecycle"]!.GetValue<string>()).ShouldBe(["submitted", "decomposed", "rejected"]);
 
             var stopped = await restarted.Http.DeleteAsync($"/api/apps/{appId}");
             stopped.StatusCode.ShouldBe(HttpStatusCode.Accepted);

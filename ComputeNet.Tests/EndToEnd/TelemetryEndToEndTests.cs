@@ -93,8 +93,13 @@ public sealed class TelemetryEndToEndTests
             letter.Reason.ShouldBe("agentToken does not match the token provisioned for node 'edge-0'");
             letter.SourceTopic.ShouldBe("computenet.node-telemetry");
 
-            var metrics = await restarted.Http.GetStringAsync("/metrics");
-            metrics.ShouldContain("computenet_telemetry_consumer_lag_records{partition=\"0\",topic=\"computenet.node-telemetry\"}");
+            // Lag is observed per assigned partition, so it appears once the restarted consumer's assignment settles.
+            const string lagSeries = "computenet_telemetry_consumer_lag_records{partition=\"0\",topic=\"computenet.node-telemetry\"}";
+            var metrics = await Eventually(async () =>
+            {
+                var text = await restarted.Http.GetStringAsync("/metrics");
+                return text.Contains(lagSeries, StringComparison.Ordinal) ? text : null;
+            });
             metrics.ShouldContain("computenet_nodes{health=\"up\"} 8");
             metrics.ShouldContain("computenet_telemetry_records_total{outcome=\"applied\"}");
             (await restarted.GetJsonAsync<JsonObject>("/api/topology"))["nodes"]!.AsArray().Count.ShouldBe(Nodes);

@@ -28,6 +28,9 @@ public sealed class ConfigurationBindingTests
         options.Persistence.Provider.ShouldBe("sqlite");
         options.Cluster.SeedNodes.ShouldBeEmpty();
         options.NodeClassCatalog().Classes.Select(c => c.Name).ShouldBe(["device", "edge", "cloud"]);
+        options.Kafka.Topics.AgentAcks.ShouldBe("computenet.agent-acks");
+        options.Scheduling.Policy.ShouldBe("greedy-objective");
+        options.Scheduling.AckTimeoutMs.ShouldBe(60_000);
     }
 
     [Fact]
@@ -42,6 +45,8 @@ public sealed class ConfigurationBindingTests
                 ["ComputeNet:NodeClasses:0:Tier"] = "Device",
                 ["ComputeNet:NodeClasses:0:CpuCores"] = "2",
                 ["ComputeNet:NodeClasses:0:MemoryGb"] = "4",
+                ["ComputeNet:Scheduling:Policy"] = "edgewards",
+                ["ComputeNet:Scheduling:ReservationTtlMs"] = "5000",
             },
             "--data", "/var/lib/computenet", "--kafka", "broker:9092", "--kafka-port", "29092", "--cluster-port", "4053");
 
@@ -54,6 +59,8 @@ public sealed class ConfigurationBindingTests
         var gateway = options.NodeClassCatalog().Classes.ShouldHaveSingleItem();
         gateway.Tier.ShouldBe(NodeTier.Device);
         gateway.CpuCores.ShouldBe(2);
+        DeploymentService.SchedulerSettings(options).DefaultPolicy.ShouldBe("edgewards");
+        DeploymentService.SchedulerSettings(options).Ttl.ShouldBe(TimeSpan.FromSeconds(5));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace ComputeNet.Tests.TestSupport;
 public static class KcatFleet
 {
     private static readonly string[] HostTopics =
-        ["computenet.registrations", "computenet.node-telemetry", "computenet.link-telemetry", "computenet.agent-commands", "computenet.deadletter", "computenet.events"];
+        ["computenet.registrations", "computenet.node-telemetry", "computenet.link-telemetry", "computenet.agent-commands", "computenet.deadletter", "computenet.events", "computenet.agent-acks"];
 
     /// <summary>A broker owned by the test, so killing or restarting the host keeps the topics, with the host's topics created.</summary>
     public static EmbeddedKafka StartBroker()

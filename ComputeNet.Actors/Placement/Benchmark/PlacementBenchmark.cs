@@ -68,7 +68,16 @@ public sealed record PlacementBenchmarkReport(
     [property: JsonPropertyName("infeasible_plans")] int InfeasiblePlans,
     [property: JsonPropertyName("gap_instances")] int GapInstances,
     [property: JsonPropertyName("gap_instances_proved_optimal")] int ProvedOptimal,
-    [property: JsonPropertyName("policies")] IReadOnlyList<PolicyFigures> Policies);
+    [property: JsonPropertyName("policies")] IReadOnlyList<PolicyFigures> Policies)
+{
+    /// <summary>Placements committed per second through the actors (reservation included), fleet at half load; set by the CLI.</summary>
+    [JsonPropertyName("placements_per_s")]
+    public double? PlacementsPerSecond { get; init; }
+
+    /// <summary>The throughput run behind <see cref="PlacementsPerSecond"/>.</summary>
+    [JsonPropertyName("throughput")]
+    public object? Throughput { get; init; }
+}
 
 /// <summary>
 /// The placement benchmark, pure: topology and apps in, figures out (no console, no files). The CLI

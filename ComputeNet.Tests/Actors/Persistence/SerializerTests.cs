@@ -5,8 +5,11 @@ using ComputeNet.Actors.Forecasting.Drift;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
+using ComputeNet.Actors.Placement;
+using ComputeNet.Actors.Scheduling;
 using ComputeNet.Actors.Topology;
 using Shouldly;
+using NodeSpec = ComputeNet.Actors.Model.NodeSpec;
 using Xunit;
 
 namespace ComputeNet.Tests.Actors.Persistence;
@@ -33,6 +36,11 @@ public sealed class SerializerTests : IDisposable
     private static readonly MetricForecast CpuForecast = new("cpu_available_cores", 4.75,
         [new ForecastPoint(1, 4.8, 4.1, 5.5), new ForecastPoint(5, 4.9, 3.5, 6.3)], ["holt_winters", "autoregressive"]);
 
+    private static readonly SubtaskDemand Demand = new("s1", new Resources(2, 4, 10, 0));
+
+    private static readonly PlacementDecision Decision = new("edge", "greedy-objective", new ObjectiveBreakdown(0.1, 0.2, 30, 0.4),
+        [new SubtaskPlacement("s1", "edge-1", Demand.Demand, [new RunnerUp("edge-2", 0.5)])], 1);
+
     /// <summary>One sample of every type the serializer owns; the test below fails when a type is added without one.</summary>
     public static readonly IReadOnlyList<object> Samples =
     [
@@ -46,6 +54,8 @@ public sealed class SerializerTests : IDisposable
             Telemetry = new NodeTelemetryState(42, 100, Usage, [Window]),
             Forecast = Forecast,
             Drifts = DriftMarks.None.With("cpu_available_cores", At),
+            Capacity = new NodeCapacityLedger([new CapacityReservation("ar-2:r", "ar-2", [new("s2", new(1, 1, 1, 0))], At)],
+                [new CapacityAllocation("ar-1", "s1", "ar-1:r1", new(2, 4, 10, 0))]),
         },
         new NodeTelemetryCheckpointed("edge-1", 43, 101, Usage, [Window], 60, Reset: false,
             new ForecastCheckpoint([new LiveMetric("cpu", 0, 8)], 5, [1.5], 2, [new ClosedInterval(4, [3.25])], 288, Replace: false)),
@@ -84,7 +94,11 @@ public sealed class SerializerTests : IDisposable
         new AppEvents.AppDecomposed("ar-1", "{\"granularities\":[]}", "edge: 3 subtask(s)", At),
         new AppEvents.AppRejected("ar-1", "no node class can host it", At),
         new AppEvents.AppStopped("ar-1", "stopped by DELETE", At),
-        new AppState("ar-1", "ar", AppLifecycle.Decomposed, "{}", "{}", [new AppTransition(AppLifecycle.Submitted, At, "submitted")]),
+        new AppState("ar-1", "ar", AppLifecycle.Deploying, "{}", "{}", [new AppTransition(AppLifecycle.Submitted, At, "submitted")])
+        {
+            Placement = new AppPlacementState(new PlacementDecision("edge", "best-fit", new ObjectiveBreakdown(0, 0, 1, 0.002),
+                [new SubtaskPlacement("s1", "edge-1", new(2, 4, 10, 0), [])], 2), "ar-1:r1", ["edge-1"], "ar-1:r1", ["s1"], [], [], 1),
+        },
         new AppCommands.SubmitApp("ar-1", "{}"),
         new AppCommands.StopApp("ar-1", "because"),
         new AppQueries.GetApp("ar-1"),
@@ -100,7 +114,35 @@ public sealed class SerializerTests : IDisposable
         new TopologyReplies.LinkNotFound("edge-1", "cloud-9"),
         new ProjectionCheckpoint(1234),
         new AppReplies.AppView("ar-1", "ar", AppLifecycle.Decomposed, "{}", null, [new AppTransition(AppLifecycle.Decomposed, At, "edge: 1 subtask(s)")]),
+        new ReservationCommands.ReserveCapacity("edge-1", "ar-1:r1", "ar-1", [Demand], TimeSpan.FromSeconds(30)),
+        new ReservationCommands.CommitReservation("edge-1", "ar-1:r1"),
+        new ReservationCommands.AbortReservation("edge-1", "ar-1:r1"),
+        new ReservationCommands.ReleaseCapacity("edge-1", "ar-1", ["s1"]),
+        new ReservationCommands.GetNodeCapacity("edge-1"),
+        new ReservationReplies.ReservationGranted("edge-1", "ar-1:r1", new Resources(6, 28, 190, 1)),
+        new ReservationReplies.ReservationRefused("edge-1", "ar-1:r1", "not enough", new Resources(1, 2, 3, 0)),
+        new ReservationReplies.ReservationCommitted("edge-1", "ar-1:r1"),
+        new ReservationReplies.ReservationAborted("edge-1", "ar-1:r1"),
+        new ReservationReplies.CapacityReleaseDone("edge-1", "ar-1"),
+        new ReservationReplies.NodeCapacityView("edge-1", true, new Resources(8, 32, 200, 1), Demand.Demand, Resources.Zero,
+            new Resources(6, 28, 190, 1), [new CapacityAllocation("ar-1", "s1", "ar-1:r1", Demand.Demand)],
+            [new CapacityReservation("ar-1:r2", "ar-2", [Demand], At)]),
+        new ReservationEvents.CapacityReserved("edge-1", "ar-1:r1", "ar-1", [Demand], At.AddSeconds(30), At),
+        new ReservationEvents.CapacityCommitted("edge-1", "ar-1:r1", At),
+        new ReservationEvents.ReservationReleased("edge-1", "ar-1:r1", "expired", At),
+        new ReservationEvents.CapacityReleased("edge-1", "ar-1", [], At),
+        new AppSchedulingCommands.AcknowledgeDeployment("ar-1", "ar-1:r1", "s1", "edge-1", false, "image pull failed"),
+        new AppSchedulingCommands.GetAppPlan("ar-1"),
+        new AppSchedulingReplies.DeploymentAckRecorded("ar-1", "s1", "deployed"),
+        new AppSchedulingReplies.AppPlanView("ar-1", AppLifecycle.Deploying, Decision, "ar-1:r1", ["s1"], 0,
+            [new AppTransition(AppLifecycle.Planned, At, "placed")]),
+        new AppSchedulingEvents.PlacementDecided("ar-1", "ar-1:r1", Decision, ["edge-1"], "placed", At),
+        new AppSchedulingEvents.DeploymentStarted("ar-1", "ar-1:r1", At),
+        new AppSchedulingEvents.SubtaskDeployed("ar-1", "ar-1:r1", "s1", "edge-1", At),
+        new AppSchedulingEvents.SubtaskDeploymentFailed("ar-1", "ar-1:r1", ["s1"], ["edge-1"], "no acknowledgement within 60 s", At),
+        new AppSchedulingEvents.AppRunning("ar-1", "ar-1:r1", At),
     ];
+
 
     [Fact]
     public void Every_known_type_has_a_sample()

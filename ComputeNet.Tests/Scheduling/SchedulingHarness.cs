@@ -1,0 +1,136 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using ComputeNet.Actors.Apps;
+using ComputeNet.Actors.Model;
+using ComputeNet.Actors.Nodes;
+using ComputeNet.Actors.Scheduling;
+using ComputeNet.Host.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using static ComputeNet.Actors.Scheduling.DeploymentProtocol;
+
+namespace ComputeNet.Tests.Scheduling;
+
+/// <summary>
+/// Stands in for the fleet's agents behind the outbox (the Kafka path is covered end to end): records every
+/// deploy command, reports it published, and — when <see cref="Acknowledge"/> is on — acknowledges it to the app.
+/// </summary>
+public sealed class RecordingAgents : ReceiveActor
+{
+    public sealed record SetAcknowledge(bool On);
+
+    public sealed record GetRecorded;
+
+    public sealed record Recorded(IReadOnlyList<SubtaskDeployment> Deployments, IReadOnlyList<SubtaskRemoval> Removals);
+
+    private readonly List<SubtaskDeployment> _deployments = [];
+    private readonly List<SubtaskRemoval> _removals = [];
+
+    public RecordingAgents(bool acknowledge, Func<IActorRef> appRegion, Func<SubtaskDeployment, bool> succeeds)
+    {
+        var on = acknowledge;
+        Receive<SetAcknowledge>(set => on = set.On);
+        Receive<PublishDeployments>(publish =>
+        {
+            _deployments.AddRange(publish.Deployments);
+            Sender.Tell(new DeploymentsPublished(publish.AppId, publish.DeploymentId));
+            if (!on) return;
+            foreach (var d in publish.Deployments)
+                appRegion().Tell(new AppSchedulingCommands.AcknowledgeDeployment(d.AppId, d.DeploymentId, d.SubtaskId, d.NodeId, succeeds(d),
+                    succeeds(d) ? null : "image pull failed"));
+        });
+        Receive<PublishRemovals>(remove => _removals.AddRange(remove.Removals));
+        Receive<GetRecorded>(_ => Sender.Tell(new Recorded([.. _deployments], [.. _removals])));
+    }
+}
+
+/// <summary>
+/// The host's own Akka wiring (sharded NodeActors and AppActors, directories, topology, scheduler) on a
+/// SQLite journal, with <see cref="RecordingAgents"/> as the outbox. Restartable on the same database.
+/// </summary>
+public sealed class SchedulingHarness : IAsyncDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private readonly IHost _host;
+
+    private SchedulingHarness(IHost host) => _host = host;
+
+    public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
+
+    public IActorRef Nodes => _host.Services.GetRequiredService<IRequiredActor<NodeRegion>>().ActorRef;
+
+    public IActorRef Apps => _host.Services.GetRequiredService<IRequiredActor<AppRegion>>().ActorRef;
+
+    public IActorRef Agents => _host.Services.GetRequiredService<IRequiredActor<AgentOutboxKey>>().ActorRef;
+
+    public IActorRef NodeDirectory => _host.Services.GetRequiredService<IRequiredActor<NodeDirectory>>().ActorRef;
+
+    public static async Task<SchedulingHarness> StartAsync(string dataDir, bool acknowledge = true, SchedulerSettings? scheduler = null,
+        AppSchedulingSettings? apps = null, Func<SubtaskDeployment, bool>? succeeds = null)
+    {
+        var db = PersistenceSetup.Resolve(new PersistenceOptions { Provider = "sqlite" }, dataDir);
+        var cluster = new ClusterNodeOptions { Shards = 10 };
+        IActorRegistry? registry = null;
+        var host = new HostBuilder()
+            .ConfigureServices(services => services.AddAkka($"scheduling-{Guid.NewGuid():N}", (akka, _) =>
+                akka.WithComputeNetSerialization()
+                    .WithComputeNetPersistence(db)
+                    .WithComputeNetCluster(cluster)
+                    .WithComputeNetNodes(cluster, new NodeActorSettings())
+                    .WithComputeNetTopology(new ComputeNet.Actors.Topology.TopologyActorSettings())
+                    .WithComputeNetDirectories(new ForecastOptions())
+                    .WithActors((_, r) => registry = r)
+                    .WithComputeNetScheduling(scheduler ?? new SchedulerSettings(FleetRefreshInterval: TimeSpan.FromMilliseconds(200)),
+                        _ => Props.Create(() => new RecordingAgents(acknowledge, () => registry!.Get<AppRegion>(), succeeds ?? (_ => true))))
+                    .WithComputeNetApps(cluster, AppActorSettings.Default, apps ?? new AppSchedulingSettings())))
+            .Build();
+        await host.StartAsync();
+        var harness = new SchedulingHarness(host);
+        var up = new TaskCompletionSource();
+        Akka.Cluster.Cluster.Get(harness.System).RegisterOnMemberUp(() => up.TrySetResult());
+        await up.Task.WaitAsync(Timeout);
+        return harness;
+    }
+
+    public static NodeSpec Node(string nodeId, NodeTier tier = NodeTier.Edge, double cpuCores = 8, double memoryGb = 32, string region = "cn-east") =>
+        new(nodeId, region, tier, cpuCores, memoryGb, 500, 2, 0.999, 60, 250, 3000, new Dictionary<string, string>());
+
+    /// <summary>Registers the nodes and waits until the directory (which the scheduler reads) lists them all.</summary>
+    public async Task RegisterAsync(IEnumerable<NodeSpec> nodes)
+    {
+        var list = nodes.ToList();
+        await Task.WhenAll(list.Select(n => Nodes.Ask<NodeReplies.RegistrationAccepted>(new NodeCommands.RegisterNode(n), Timeout)));
+        await TestSupport.Eventually.TrueAsync(() =>
+            NodeDirectory.Ask<NodeDirectoryProtocol.NodeList>(new NodeDirectoryProtocol.ListNodes(), Timeout).Result.Nodes.Count >= list.Count);
+    }
+
+    public async Task<AppSchedulingReplies.AppPlanView> PlanOf(string appId) =>
+        await Apps.Ask<AppSchedulingReplies.AppPlanView>(new AppSchedulingCommands.GetAppPlan(appId), Timeout);
+
+    /// <summary>Waits until the app reaches one of <paramref name="lifecycles"/>.</summary>
+    public async Task<AppSchedulingReplies.AppPlanView> WaitFor(string appId, int seconds, params AppLifecycle[] lifecycles) =>
+        await TestSupport.Eventually.GetAsync(async () =>
+        {
+            var plan = await PlanOf(appId);
+            return lifecycles.Contains(plan.Lifecycle) ? plan : null;
+        }, seconds);
+
+    /// <summary>Every persisted event of one entity, in order, read back from the journal.</summary>
+    public async Task<IReadOnlyList<object>> EventsOf(string persistenceId)
+    {
+        var journal = PersistenceQuery.Get(System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        var envelopes = await journal.CurrentEventsByPersistenceId(persistenceId, 0, long.MaxValue)
+            .RunWith(Akka.Streams.Dsl.Sink.Seq<EventEnvelope>(), System.Materializer());
+        return [.. envelopes.Select(e => e.Event)];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}
