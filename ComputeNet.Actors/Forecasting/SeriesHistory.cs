@@ -3,21 +3,26 @@ namespace ComputeNet.Actors.Forecasting;
 /// <summary>A fixed-capacity ring of the most recent observations, indexed oldest-first.</summary>
 internal sealed class SeriesHistory
 {
-    private readonly double[] _buffer;
+    private const int InitialBuffer = 16;
+    private double[] _buffer;
     private int _next;
 
     public SeriesHistory(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _buffer = new double[capacity];
+        Capacity = capacity;
+        // Grown on demand: one history per model, metric and node adds up to gigabytes for a fleet of 10,000
+        // nodes if every buffer starts at full capacity, while most hold a handful of intervals for hours.
+        _buffer = new double[Math.Min(capacity, InitialBuffer)];
     }
 
-    public int Capacity => _buffer.Length;
+    public int Capacity { get; }
 
     public int Length { get; private set; }
 
     public void Add(double value)
     {
+        if (Length == _buffer.Length && _buffer.Length < Capacity) Grow();
         _buffer[_next] = value;
         _next = (_next + 1) % _buffer.Length;
         if (Length < _buffer.Length) Length++;
@@ -28,6 +33,15 @@ internal sealed class SeriesHistory
 
     /// <summary>1 = the latest observation, 2 = the one before, ...</summary>
     public double Back(int stepsBack) => _buffer[(_next - stepsBack + 2 * _buffer.Length) % _buffer.Length];
+
+    /// <summary>Doubles the buffer (up to the capacity), oldest observation first.</summary>
+    private void Grow()
+    {
+        var grown = new double[Math.Min(Capacity, _buffer.Length * 2)];
+        for (var i = 0; i < Length; i++) grown[i] = this[i];
+        _buffer = grown;
+        _next = Length;
+    }
 
     public void Clear()
     {

@@ -11,6 +11,7 @@ using ComputeNet.Actors.Drift;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Persistence;
 using ComputeNet.Actors.Placement;
+using ComputeNet.Actors.Placement.Learning;
 using ComputeNet.Actors.Scheduling;
 using ComputeNet.Actors.Topology;
 
@@ -93,8 +94,10 @@ public static class AkkaSetup
         builder.WithActors((system, registry) =>
         {
             registry.Register<AgentOutboxKey>(system.ActorOf(outbox(system), "agent-outbox"));
+            var policies = PolicyRegistry.CreateDefault();
+            DrlPlacementPolicy.Register(policies, log: message => system.Log.Info(message));
             registry.Register<SchedulerKey>(system.ActorOf(SchedulerActor.Props(registry.Get<NodeRegion>(), registry.Get<NodeDirectory>(),
-                registry.Get<TopologyKey>(), PolicyRegistry.CreateDefault(), settings), "scheduler"));
+                registry.Get<TopologyKey>(), policies, settings), "scheduler"));
         });
 
     /// <summary>A shard region of persistent entities: not remembered (the entity set is unbounded), passivated when idle.</summary>

@@ -183,7 +183,7 @@ public sealed class RegistrationOptions
 /// <summary>Scheduling (泛在调度), reservations (资源预留) and deployment through the agents.</summary>
 public sealed class SchedulingOptions
 {
-    /// <summary>Placement policy (a name from PolicyRegistry): greedy-objective, best-fit, first-fit, kubernetes, edgewards, cp-sat.</summary>
+    /// <summary>Placement policy (a name from PolicyRegistry): greedy-objective, best-fit, first-fit, kubernetes, edgewards, cp-sat, drl (the learned policy; its shipped model).</summary>
     public string Policy { get; set; } = "greedy-objective";
 
     /// <summary>How long a reservation waits for its commit before the node releases it.</summary>

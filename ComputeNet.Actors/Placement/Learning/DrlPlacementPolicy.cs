@@ -57,13 +57,19 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
         }
     }
 
-    /// <summary>Loads the model once and registers "drl" in the registry; <paramref name="log"/> hears which model serves or why none does.</summary>
-    public static DrlPlacementPolicy Register(PolicyRegistry registry, string? modelPath = null, Action<string>? log = null)
+    /// <summary>
+    /// Registers "drl" in the registry; the model is loaded once, when the policy is first asked for (so hosts that
+    /// never use it never load TorchSharp). <paramref name="log"/> hears which model serves or why none does.
+    /// </summary>
+    public static void Register(PolicyRegistry registry, string? modelPath = null, Action<string>? log = null)
     {
-        var policy = Load(modelPath);
-        log?.Invoke($"placement policy {PolicyName}: {policy.Description}");
-        registry.Register(PolicyName, () => policy);
-        return policy;
+        var policy = new Lazy<DrlPlacementPolicy>(() =>
+        {
+            var loaded = Load(modelPath);
+            log?.Invoke($"placement policy {PolicyName}: {loaded.Description}");
+            return loaded;
+        });
+        registry.Register(PolicyName, () => policy.Value);
     }
 
     public PlacementResult Place(PlacementProblem problem)

@@ -127,8 +127,11 @@ public sealed class DrlPolicyTests
     {
         var messages = new List<string>();
         var registry = PolicyRegistry.CreateDefault();
-        var policy = DrlPlacementPolicy.Register(registry, "/nonexistent/placement-drl.bin", messages.Add);
+        DrlPlacementPolicy.Register(registry, "/nonexistent/placement-drl.bin", messages.Add);
+        messages.ShouldBeEmpty(); // loaded on first use, not at registration
+        var policy = registry.Get("drl").ShouldBeOfType<DrlPlacementPolicy>();
         policy.HasModel.ShouldBeFalse();
+        registry.Get("drl").ShouldBeSameAs(policy);
         messages.ShouldHaveSingleItem().ShouldContain("falling back to greedy-objective");
 
         var problem = RandomInstances.Create(4242, minNodes: 30, maxSubtasks: 6);
