@@ -47,7 +47,6 @@ public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
     private readonly List<(IActorRef ReplyTo, long HighestSeq)> _checkpointWaiters = [];
     private IActorRef _telemetryJournal = ActorRefs.Nobody;
     private int _windowsSinceCheckpoint;
-    private readonly List<(object Message, IActorRef Sender)> _awaitingTelemetry = [];
     private bool _checkpointInFlight;
     private bool _resetTelemetry;
 
@@ -97,15 +96,14 @@ public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
             _state = _state with { Telemetry = restored.State.Telemetry, Forecast = restored.State.Forecast };
             _forecaster = null;
             Become(Running);
-            foreach (var (message, sender) in _awaitingTelemetry) Self.Tell(message, sender);
-            _awaitingTelemetry.Clear();
+            Stash.UnstashAll();
             // A node that was up when the host stopped gets the silence timeout to report again.
             if (_state is { IsRegistered: true, Health: NodeHealth.Up }) Timers.StartSingleTimer(SilenceTimer, new SilenceTimeout(), _settings.SilenceTimeout);
             ScheduleReservationExpiries();
         });
         Command<Terminated>(terminated => throw new InvalidOperationException(
             $"the telemetry journal of node {_state.NodeId} stopped while restoring ({terminated.ActorRef.Path.Name})"));
-        CommandAny(m => _awaitingTelemetry.Add((m, Sender)));
+        CommandAny(_ => Stash.Stash());
     }
 
     public override string PersistenceId { get; }

@@ -33,8 +33,7 @@ public sealed record NodeTelemetryCheckpointed(
     /// <summary>The durable telemetry after this checkpoint.</summary>
     public NodeTelemetryJournalState ApplyTo(NodeTelemetryJournalState state)
     {
-        var history = (Reset ? NewWindows : state.Telemetry.History.Concat(NewWindows)).ToArray();
-        if (history.Length > HistoryLimit) history = history[^HistoryLimit..];
+        var history = BoundedHistory.Extend(Reset ? [] : state.Telemetry.History, NewWindows, HistoryLimit);
         var forecast = Forecast?.ApplyTo(Reset ? LiveForecastState.Empty : state.Forecast) ?? (Reset ? LiveForecastState.Empty : state.Forecast);
         return new NodeTelemetryJournalState(new NodeTelemetryState(HighestSeq, AppliedSamples, Latest, history), forecast);
     }
@@ -66,14 +65,23 @@ public sealed record ForecastCheckpoint(
 
     public LiveForecastState ApplyTo(LiveForecastState state)
     {
-        var history = (Replace ? NewHistory : state.History.Concat(NewHistory)).ToArray();
-        if (history.Length > HistoryLimit) history = history[^HistoryLimit..];
+        var history = BoundedHistory.Extend(Replace ? [] : state.History, NewHistory, HistoryLimit);
         return new LiveForecastState(Metrics, OpenInterval, OpenSums, OpenSamples, history);
     }
 
     public static ForecastCheckpoint Of(LiveForecastState live, long closedSinceLast, int historyLimit, bool replace) =>
         new(live.Metrics, live.OpenInterval, live.OpenSums, live.OpenSamples,
             replace ? live.History : live.History.Skip((int)Math.Max(0, live.History.Count - closedSinceLast)).ToArray(), historyLimit, replace);
+}
+
+/// <summary>Checkpoints append to histories that keep only their latest entries.</summary>
+internal static class BoundedHistory
+{
+    public static T[] Extend<T>(IReadOnlyList<T> kept, IReadOnlyList<T> added, int limit)
+    {
+        var history = kept.Concat(added).ToArray();
+        return history.Length > limit ? history[^limit..] : history;
+    }
 }
 
 /// <summary>What the telemetry journal holds for its node (and snapshots).</summary>

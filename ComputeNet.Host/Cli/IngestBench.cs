@@ -18,7 +18,7 @@ namespace ComputeNet.Host.Cli;
 /// <summary>
 /// computenet bench ingest: the same records through (a) a plain Confluent consume loop that parses each
 /// record, and (b) the full telemetry pipeline (consume, validate, aggregate, apply to NodeActors,
-/// snapshot, commit), in one process on the embedded Kafka. Records are produced while they are consumed
+/// checkpoint, commit), in one process on the embedded Kafka. Records are produced while they are consumed
 /// (the mock broker keeps only ~5 MiB per partition), with the producer kept a bounded lead ahead. Both runs talk to
 /// the mock broker directly: the loopback forwarder exists for clients outside the process and would only add copies.
 /// </summary>
@@ -88,7 +88,7 @@ public static class IngestBench
             Console.Error.WriteLine($"baseline: plain consume + parse of {records} records ...");
             var baseline = await Baseline(kafka, "bench.baseline", new RecordGenerator(tokens), records);
 
-            Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, snapshot, commit of {records} records ...");
+            Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, checkpoint, commit of {records} records ...");
             var (pipelineSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, generator, records);
 
             long applied = 0;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka;
 using Akka.Actor;
 using Akka.Streams;
@@ -11,10 +12,10 @@ namespace ComputeNet.Streams.Telemetry;
 
 /// <summary>
 /// node and link telemetry → parse and validate → tumbling windows grouped by entity → NodeActors and
-/// the topology (Ask: back-pressure) → dead letters → checkpoint (snapshots) → commit.
+/// the topology (Ask: back-pressure) → dead letters → checkpoint (node telemetry journals, topology snapshot) → commit.
 /// <para>
 /// At-least-once end to end: a window's offsets are committed only after it is applied and the touched
-/// actors have snapshotted it; after a crash the uncommitted records are replayed and the actors' highest
+/// actors have made it durable (checkpoint); after a crash the uncommitted records are replayed and the actors' highest
 /// applied seq makes the replay change nothing twice. Windows are applied one at a time, in order, so
 /// per-partition (and per-node) order holds. Everything from the consumer to the committer restarts with
 /// back-off on a failure (broker away, failed commit, Ask timeout) from the last committed offsets.
@@ -62,7 +63,7 @@ public static class TelemetryPipeline
             .SelectAsync(1, new CheckpointPacer(settings.CheckpointInterval).Pace(pending => Checkpoint(pending, nodeRegion, topology, settings.AskTimeout)))
             .SelectMany(offsets => offsets);
 
-    /// <summary>Snapshots every node (and the topology) the windows touched, then releases their offsets.</summary>
+    /// <summary>Checkpoints every node (and the topology) the windows touched, then releases their offsets.</summary>
     private static async Task<IReadOnlyList<CommittableOffset>> Checkpoint(
         PendingCheckpoint pending, IActorRef nodeRegion, IActorRef topology, TimeSpan timeout)
     {
@@ -99,17 +100,17 @@ public static class TelemetryPipeline
     }
 
     /// <summary>
-    /// Starts checkpoints no closer together than the interval (each one snapshots every node touched since the
+    /// Starts checkpoints no closer together than the interval (each one makes durable every node touched since the
     /// last), but at once when the last ended longer ago: the final records of a burst are not held back a whole interval.
     /// </summary>
     private sealed class CheckpointPacer(TimeSpan interval)
     {
-        private long _lastEnded = System.Diagnostics.Stopwatch.GetTimestamp() - (long)(interval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+        private long _lastEnded = Stopwatch.GetTimestamp() - (long)(interval.TotalSeconds * Stopwatch.Frequency);
 
         public Func<PendingCheckpoint, Task<IReadOnlyList<CommittableOffset>>> Pace(Func<PendingCheckpoint, Task<IReadOnlyList<CommittableOffset>>> checkpoint) =>
             async pending =>
             {
-                var wait = interval - System.Diagnostics.Stopwatch.GetElapsedTime(_lastEnded);
+                var wait = interval - Stopwatch.GetElapsedTime(_lastEnded);
                 if (wait > TimeSpan.Zero) await Task.Delay(wait);
                 try
                 {
@@ -117,7 +118,7 @@ public static class TelemetryPipeline
                 }
                 finally
                 {
-                    _lastEnded = System.Diagnostics.Stopwatch.GetTimestamp();
+                    _lastEnded = Stopwatch.GetTimestamp();
                 }
             };
     }
