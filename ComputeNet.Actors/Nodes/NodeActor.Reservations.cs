@@ -1,4 +1,5 @@
 using Akka.Actor;
+using ComputeNet.Actors.Forecasting;
 using static ComputeNet.Actors.Nodes.ReservationCommands;
 using static ComputeNet.Actors.Nodes.ReservationEvents;
 using static ComputeNet.Actors.Nodes.ReservationReplies;
@@ -27,7 +28,24 @@ public sealed partial class NodeActor
     }
 
     private Placement.Resources AvailableNow() =>
-        _state.Capacity.Available(_state.RegisteredCapacity, forecastAvailable: null, _clock.GetUtcNow());
+        _state.Capacity.Available(_state.RegisteredCapacity, ForecastAvailable(), _clock.GetUtcNow());
+
+    private (LiveForecaster? Forecaster, long IntervalsClosed, Placement.Resources? Available) _forecastAvailable;
+
+    /// <summary>
+    /// What the forecaster expects the node to have over the configured horizons (null before any history):
+    /// the scheduler decides on what the node will have, not on its last sample. Computed once per closed interval.
+    /// </summary>
+    private Placement.Resources? ForecastAvailable()
+    {
+        if (_state.Spec is null || _state.Telemetry.Latest is null) return null;
+        var forecaster = Forecaster();
+        if (ReferenceEquals(forecaster, _forecastAvailable.Forecaster) && forecaster.IntervalsClosed == _forecastAvailable.IntervalsClosed)
+            return _forecastAvailable.Available;
+        var available = NodeMetrics.ForecastAvailable(_state.Spec, forecaster.Forecast());
+        _forecastAvailable = (forecaster, forecaster.IntervalsClosed, available);
+        return available;
+    }
 
     private void Handle(ReserveCapacity command)
     {

@@ -39,13 +39,17 @@ public sealed record NodeCapacityLedger(IReadOnlyList<CapacityReservation> Reser
         Reservations.Where(r => r.IsLiveAt(now)).Aggregate(Resources.Zero, (sum, r) => sum + r.Total);
 
     /// <summary>
-    /// What a new reservation may take: the registered capacity (or the forecast availability when the
-    /// node has one) minus what is committed and what live reservations hold, never negative.
+    /// What a new reservation may take: the registered capacity minus what is committed, bounded by the
+    /// forecast availability when the node has one, minus what live reservations hold; never negative.
+    /// The agent reports the node's whole use, committed subtasks included once they run, so the forecast
+    /// bounds the committed share instead of being reduced by it again (that would count it twice);
+    /// reservations are not running yet and always come off.
     /// </summary>
     public Resources Available(Resources capacity, Resources? forecastAvailable, DateTimeOffset now)
     {
-        var free = (forecastAvailable ?? capacity) - Committed - ReservedAt(now);
-        return Resources.Max(free, Resources.Zero);
+        var unreserved = capacity - Committed;
+        if (forecastAvailable is { } forecast) unreserved = Resources.Min(unreserved, forecast);
+        return Resources.Max(unreserved - ReservedAt(now), Resources.Zero);
     }
 
     public CapacityReservation? Find(string reservationId) => Reservations.FirstOrDefault(r => r.ReservationId == reservationId);

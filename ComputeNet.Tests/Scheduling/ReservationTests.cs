@@ -94,4 +94,49 @@ public sealed class ReservationTests : IDisposable
             second.EventsOf(PersistenceIds.Node("n1")).Result.OfType<ReservationEvents.ReservationReleased>().Any(r => r.ReservationId == "dangling"));
         (await second.Nodes.Ask<NodeCapacityView>(new GetNodeCapacity("n1"), Timeout)).Available.CpuCores.ShouldBe(3);
     }
+    [Fact]
+    public async Task A_node_busy_with_other_work_offers_what_its_forecast_leaves_not_its_registered_capacity()
+    {
+        await using var harness = await SchedulingHarness.StartAsync(_dir.Path);
+        var registered = await harness.Nodes.Ask<NodeReplies.RegistrationAccepted>(
+            new NodeCommands.RegisterNode(SchedulingHarness.Node("n1", cpuCores: 16, memoryGb: 32)), Timeout);
+        (await harness.Nodes.Ask<NodeCapacityView>(new GetNodeCapacity("n1"), Timeout)).Available.CpuCores.ShouldBe(16);
+
+        // Twelve of sixteen cores busy for six forecasting intervals (five minutes each, on the agent's clock).
+        var interval = new ComputeNet.Actors.Forecasting.LiveForecastSettings().IntervalMs;
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 7 * interval;
+        var samples = Enumerable.Range(0, 7)
+            .Select(i => new ComputeNet.Actors.Model.NodeUsageSample(i + 1, start + i * interval, 12, 8, 10, 0, 200, true))
+            .ToList();
+        await harness.Nodes.Ask<NodeReplies.NodeTelemetryRecorded>(
+            new NodeCommands.RecordNodeTelemetry("n1", registered.Agent.AgentToken, samples), Timeout);
+
+        var view = await harness.Nodes.Ask<NodeCapacityView>(new GetNodeCapacity("n1"), Timeout);
+        view.Available.CpuCores.ShouldBe(4, tolerance: 0.5);
+        view.Available.MemoryGb.ShouldBe(24, tolerance: 1);
+        (await harness.Nodes.Ask<object>(new ReserveCapacity("n1", "too-big", "app-a", [Cores("s", 6)], TimeSpan.FromMinutes(1)), Timeout))
+            .ShouldBeOfType<ReservationRefused>();
+        (await harness.Nodes.Ask<object>(new ReserveCapacity("n1", "fits", "app-a", [Cores("s", 3)], TimeSpan.FromMinutes(1)), Timeout))
+            .ShouldBeOfType<ReservationGranted>();
+    }
+    [Fact]
+    public void The_forecast_bounds_committed_capacity_without_counting_running_subtasks_twice()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var capacity = new Resources(16, 64, 500, 0);
+        var ledger = NodeCapacityLedger.Empty
+            .Reserve(new CapacityReservation("running", "app-a", [Cores("s1", 4)], now.AddMinutes(1)))
+            .Commit("running");
+
+        // The agent's use includes the 4 committed cores once they run: 6 cores of other work leave 6 forecast free.
+        ledger.Available(capacity, new Resources(6, 40, 500, 0), now).CpuCores.ShouldBe(6);
+        // Before they run (or with no other work) the committed share is what bounds.
+        ledger.Available(capacity, new Resources(16, 64, 500, 0), now).CpuCores.ShouldBe(12);
+        ledger.Available(capacity, forecastAvailable: null, now).CpuCores.ShouldBe(12);
+
+        // Reservations are not running yet: they always come off.
+        var reserved = ledger.Reserve(new CapacityReservation("pending", "app-b", [Cores("s2", 5)], now.AddMinutes(1)));
+        reserved.Available(capacity, new Resources(6, 40, 500, 0), now).CpuCores.ShouldBe(1);
+        reserved.Available(capacity, new Resources(3, 40, 500, 0), now).CpuCores.ShouldBe(0);
+    }
 }
