@@ -28,7 +28,7 @@ public sealed record TopologyActorSettings
 /// <summary>
 /// The network graph (links between nodes with their current bandwidth, latency and loss) and the
 /// shortest-latency paths over it. Link samples live in memory and in snapshots; only up/down
-/// transitions are persisted events. One per cluster member for now (a cluster singleton later).
+/// transitions are persisted events. One per cluster: the host runs it as a cluster singleton.
 /// </summary>
 public sealed class TopologyActor : ReceivePersistentActor, IWithTimers
 {

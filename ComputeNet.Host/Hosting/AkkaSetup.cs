@@ -20,7 +20,7 @@ namespace ComputeNet.Host.Hosting;
 /// <summary>Registry key of the node shard region.</summary>
 public sealed class NodeRegion;
 
-/// <summary>Registry key of the topology actor.</summary>
+/// <summary>Registry key of the topology actor (the proxy of the cluster singleton).</summary>
 public sealed class TopologyKey;
 
 /// <summary>Registry key of the app shard region.</summary>
@@ -106,10 +106,18 @@ public static class AkkaSetup
 
     private static ShardOptions EntityOptions => new() { RememberEntities = false, Role = "computenet", PassivateIdleEntityAfter = TimeSpan.FromMinutes(10) };
 
-    /// <summary>The network graph and its link state (算力感知 of the network).</summary>
+    /// <summary>
+    /// The network graph and its link state (算力感知 of the network). One per cluster: every member's link
+    /// telemetry feeds it and it persists under one id, so it is a cluster singleton and the registry holds its proxy.
+    /// </summary>
     public static AkkaConfigurationBuilder WithComputeNetTopology(this AkkaConfigurationBuilder builder, TopologyActorSettings settings) =>
-        builder.WithActors((system, registry) =>
-            registry.Register<TopologyKey>(system.ActorOf(TopologyActor.Props(settings, TimeProvider.System), TopologyActor.Id)));
+        builder.WithSingleton<TopologyKey>(TopologyActor.Id, (_, _, _) => TopologyActor.Props(settings, TimeProvider.System), SingletonOptions);
+
+    /// <summary>
+    /// Singletons live on the members that host entities; the proxy buffers (at most Akka's limit) while the
+    /// singleton moves between members, so telemetry sent during a hand-over waits instead of being dropped.
+    /// </summary>
+    public static ClusterSingletonOptions SingletonOptions => new() { Role = "computenet", BufferSize = 10_000 };
 
     private static void WakeNodesLastSeenUp(ActorSystem system, IActorRegistry registry, Akka.Persistence.Query.ICurrentEventsByTagQuery readJournal) =>
         _ = Task.Run(async () =>
@@ -130,6 +138,7 @@ public static class AkkaSetup
     public static AkkaConfigurationBuilder WithComputeNetDirectories(this AkkaConfigurationBuilder builder, ForecastOptions forecast) =>
         builder.WithActors((system, registry) =>
         {
+            PersistenceSetup.WaitForJournal(system, TimeSpan.FromSeconds(60));
             var readJournal = Akka.Persistence.Query.PersistenceQuery.Get(system)
                 .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
             registry.Register<NodeDirectory>(system.ActorOf(NodeDirectory.Props(readJournal), "node-directory"));

@@ -1,3 +1,5 @@
+using Akka.Actor;
+
 namespace ComputeNet.Host.Hosting;
 
 /// <summary>
@@ -40,6 +42,20 @@ public static class PersistenceSetup
         var mode = command.ExecuteScalar() as string;
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"SQLite at {db.Description} refused write-ahead-log mode (journal_mode is '{mode}')");
+    }
+
+    /// <summary>
+    /// Waits until the write journal has created its tables and answers. The SQL read journal's constructor
+    /// gives the journal a fixed 5 seconds, which a busy machine can miss; a replay request waits in the
+    /// journal's stash until it is ready, so asking for one first (with a generous timeout) avoids that race.
+    /// </summary>
+    public static void WaitForJournal(ActorSystem system, TimeSpan timeout)
+    {
+        var journal = Akka.Persistence.Persistence.Instance.Apply(system).JournalFor(null);
+        var reply = journal.Ask<object>(replyTo => new Akka.Persistence.ReplayMessages(0, 0, 0, "computenet-startup-probe", replyTo), timeout,
+            CancellationToken.None).GetAwaiter().GetResult();
+        if (reply is Akka.Persistence.ReplayMessagesFailure failure)
+            throw new InvalidOperationException("The journal does not answer: " + failure.Cause.Message, failure.Cause);
     }
 
     public static string Hocon(Resolved db) => $$"""

@@ -8,7 +8,8 @@ namespace ComputeNet.Tests.EndToEnd;
 /// <summary>
 /// The production shape by configuration only: two host processes form one Akka cluster through a
 /// seed node, share a PostgreSQL journal and one Kafka (the first host's embedded broker), split the
-/// registrations topic between them, and each answers for every node through Cluster Sharding.
+/// registrations and telemetry topics between them, each answers for every node through Cluster Sharding, and
+/// both see the one network picture of the topology singleton.
 /// </summary>
 public sealed class ClusterEndToEndTests
 {
@@ -63,5 +64,35 @@ public sealed class ClusterEndToEndTests
             .ToList();
         commands.Select(c => c.Key).Distinct().Order().ShouldBe(nodeIds.Order());
         commands.GroupBy(c => c.Key).ShouldAllBe(g => g.Select(c => c.Command.AgentToken).Distinct().Count() == 1);
+
+        // Link telemetry spread over every partition is consumed by both members, yet there is one network picture
+        // (the topology is a cluster singleton): each member lists every link, and they agree on it.
+        var tokens = commands.GroupBy(c => c.Key).ToDictionary(g => g.Key, g => g.First().Command.AgentToken);
+        var links = Enumerable.Range(0, nodeIds.Count - 1).Select(i => (Src: nodeIds[i], Dst: nodeIds[i + 1], LatencyMs: 1 + i)).ToList();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        using (var producer = new Confluent.Kafka.ProducerBuilder<string, string>(new Confluent.Kafka.ProducerConfig { BootstrapServers = a.KafkaBootstrap }).Build())
+        {
+            foreach (var (src, dst, latencyMs) in links)
+                await producer.ProduceAsync("computenet.link-telemetry", new Confluent.Kafka.Message<string, string>
+                {
+                    Key = $"{src}|{dst}",
+                    Value = $"{{\"src\":\"{src}\",\"dst\":\"{dst}\",\"agentToken\":\"{tokens[src]}\",\"seq\":1,\"ts\":{now},\"capacityMbps\":10000," +
+                            $"\"availableMbps\":9000,\"latencyMs\":{latencyMs},\"lossRate\":0,\"up\":true}}",
+                });
+        }
+        var expected = links.Select(l => $"{l.Src}|{l.Dst}|{l.LatencyMs}").Order().ToList();
+        foreach (var host in new[] { a, b })
+        {
+            var listed = await Eventually.GetAsync(async () =>
+            {
+                var topology = await host.GetJsonAsync<JsonObject>("/api/topology");
+                var seen = topology["links"]!.AsArray()
+                    .Where(l => nodeIds.Contains(l!["src"]!.GetValue<string>()))
+                    .Select(l => $"{l!["src"]!.GetValue<string>()}|{l["dst"]!.GetValue<string>()}|{l["latest"]!["latencyMs"]!.GetValue<double>()}")
+                    .Order().ToList();
+                return seen.Count == expected.Count ? seen : null;
+            }, seconds: 60);
+            listed.ShouldBe(expected);
+        }
     }
 }
