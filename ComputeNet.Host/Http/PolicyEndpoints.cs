@@ -12,9 +12,9 @@ public static class PolicyEndpoints
 
     public static IEndpointRouteBuilder MapPolicyEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/policies/drl/evolution", async (ActorRegistry registry, CancellationToken ct) =>
+        app.MapGet("/api/policies/drl/evolution", async (ActorSystem system, CancellationToken ct) =>
         {
-            if (!registry.TryGet<PolicyEvolutionKey>(out var evolution))
+            if (!ActorRegistry.For(system).TryGet<PolicyEvolutionKey>(out var evolution))
                 return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Self-evolving mode is off",
                     detail: "Set ComputeNet:Drl:SelfEvolving to true to record the drl policy's decisions and fine-tune its model.",
                     type: "https://computenet.dev/problems/not-found");
