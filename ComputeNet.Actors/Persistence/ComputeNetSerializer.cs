@@ -103,6 +103,10 @@ public sealed class ComputeNetSerializer(ExtendedActorSystem system) : Serialize
         [typeof(AppSchedulingEvents.SubtaskDeployed)] = "app-subtask-deployed",
         [typeof(AppSchedulingEvents.SubtaskDeploymentFailed)] = "app-subtask-deployment-failed",
         [typeof(AppSchedulingEvents.AppRunning)] = "app-running",
+        // The learned policy's self-evolving mode
+        [typeof(Scheduling.DrlModelSwapped)] = "drl-model-swapped",
+        [typeof(Scheduling.GetPolicyEvolution)] = "drl-get-policy-evolution",
+        [typeof(Scheduling.PolicyEvolutionView)] = "drl-policy-evolution-view",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest =

@@ -250,6 +250,11 @@ public sealed class GreedyContext
 
     public PlacementObjective Objective { get; }
 
+    /// <summary>The learned policy's per-decision cache of what the partial plan does not change.</summary>
+    internal Learning.CandidateGraph.DecisionCache GraphCache => _graphCache ??= new();
+
+    private Learning.CandidateGraph.DecisionCache? _graphCache;
+
     /// <summary>Sum of path latencies from node v to the placed neighbours of k (and to the user for user edges).</summary>
     public double NeighbourLatencyMs(int k, int v)
     {

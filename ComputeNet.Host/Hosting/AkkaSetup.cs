@@ -32,6 +32,9 @@ public sealed class SchedulerKey;
 /// <summary>Registry key of this member's agent-command outbox.</summary>
 public sealed class AgentOutboxKey;
 
+/// <summary>Registry key of the self-evolving policy's actor (registered only with ComputeNet:Drl:SelfEvolving).</summary>
+public sealed class PolicyEvolutionKey;
+
 /// <summary>Akka.Hosting wiring, one extension method per area.</summary>
 public static class AkkaSetup
 {
@@ -90,12 +93,20 @@ public static class AkkaSetup
     /// The scheduler (plans on the live fleet, reserves on the NodeActors) and the outbox that publishes the
     /// apps' deploy commands on Kafka. Needs the node region, the directories and the topology registered first.
     /// </summary>
-    public static AkkaConfigurationBuilder WithComputeNetScheduling(this AkkaConfigurationBuilder builder, SchedulerSettings settings, Func<ActorSystem, Props> outbox) =>
+    public static AkkaConfigurationBuilder WithComputeNetScheduling(this AkkaConfigurationBuilder builder, SchedulerSettings settings, Func<ActorSystem, Props> outbox,
+        PolicyEvolutionSettings? evolution = null) =>
         builder.WithActors((system, registry) =>
         {
             registry.Register<AgentOutboxKey>(system.ActorOf(outbox(system), "agent-outbox"));
             var policies = PolicyRegistry.CreateDefault();
             DrlPlacementPolicy.Register(policies, log: message => system.Log.Info(message));
+            if (evolution is not null)
+            {
+                // Self-evolving: the learned policy is loaded now (not on first use) so that it records from the first decision.
+                var drl = (DrlPlacementPolicy)policies.Get(DrlPlacementPolicy.PolicyName);
+                drl.Recorder = new DecisionRecorder(evolution.Options.MaxRecorded);
+                registry.Register<PolicyEvolutionKey>(system.ActorOf(PolicyEvolutionActor.Props(drl, evolution), PolicyEvolutionActor.Id));
+            }
             registry.Register<SchedulerKey>(system.ActorOf(SchedulerActor.Props(registry.Get<NodeRegion>(), registry.Get<NodeDirectory>(),
                 registry.Get<TopologyKey>(), policies, settings), "scheduler"));
         });

@@ -2,6 +2,8 @@ using ComputeNet.Actors.Forecasting;
 using ComputeNet.Actors.Forecasting.Drift;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Model.Apps;
+using ComputeNet.Actors.Placement.Learning;
+using ComputeNet.Actors.Scheduling;
 using ComputeNet.Streams;
 
 namespace ComputeNet.Host.Hosting;
@@ -26,6 +28,8 @@ public sealed class ComputeNetOptions
     public ForecastOptions Forecast { get; set; } = new();
 
     public SchedulingOptions Scheduling { get; set; } = new();
+
+    public DrlOptions Drl { get; set; } = new();
 
     /// <summary>
     /// The node classes apps are decomposed for and validated against (device / edge / cloud by default).
@@ -178,6 +182,28 @@ public sealed class RegistrationOptions
 
     /// <summary>Telemetry interval handed to every provisioned agent.</summary>
     public int AgentReportingIntervalMs { get; set; } = 5000;
+}
+
+/// <summary>The learned placement policy's self-evolving mode (off by default).</summary>
+public sealed class DrlOptions
+{
+    /// <summary>Record the drl policy's decisions and fine-tune a copy of its model in the background, swapping it in only if it scores better.</summary>
+    public bool SelfEvolving { get; set; }
+
+    /// <summary>Time between fine-tune rounds.</summary>
+    public int EvolveIntervalSeconds { get; set; } = 600;
+
+    /// <summary>Decisions recorded before the first round runs.</summary>
+    public int MinDecisions { get; set; } = 32;
+
+    /// <summary>PPO updates per round (each replays a few recorded decisions).</summary>
+    public int UpdatesPerRound { get; set; } = 8;
+
+    public PolicyEvolutionSettings? Settings(string dataDir) => !SelfEvolving ? null
+        : EvolveIntervalSeconds <= 0 || MinDecisions < 2 || UpdatesPerRound <= 0
+            ? throw new InvalidOperationException("ComputeNet:Drl: EvolveIntervalSeconds and UpdatesPerRound must be positive, MinDecisions at least 2")
+            : new PolicyEvolutionSettings(TimeSpan.FromSeconds(EvolveIntervalSeconds), Path.Combine(dataDir, "models"),
+                new EvolutionOptions(MinDecisions: MinDecisions, Updates: UpdatesPerRound));
 }
 
 /// <summary>Scheduling (泛在调度), reservations (资源预留) and deployment through the agents.</summary>

@@ -60,7 +60,7 @@ public static class ComputeNetHost
                 .WithComputeNetTopology(TelemetryService.TopologySettings(options))
                 .WithComputeNetDirectories(options.Forecast)
                 .WithComputeNetScheduling(DeploymentService.SchedulerSettings(options),
-                    system => DeploymentService.OutboxProps(system, kafka, options.Kafka.Topics))
+                    system => DeploymentService.OutboxProps(system, kafka, options.Kafka.Topics), options.Drl.Settings(data.Path))
                 .WithComputeNetApps(options.Cluster, appSettings, DeploymentService.AppSettings(options));
         });
 
@@ -89,6 +89,7 @@ public static class ComputeNetHost
         app.MapTopologyEndpoints();
         app.MapForecastEndpoints();
         app.MapAppEndpoints();
+        app.MapPolicyEndpoints();
         return app;
     }
 

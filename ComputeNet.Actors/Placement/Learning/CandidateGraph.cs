@@ -10,7 +10,16 @@ namespace ComputeNet.Actors.Placement.Learning;
 /// </summary>
 public sealed class CandidateGraph
 {
-    public const int NodeFeatureCount = 28;
+    public const int NodeFeatureCount = 33;
+
+    /// <summary>
+    /// The first columns of a node row describe the node as the decision found it (tier, capacity,
+    /// free share, forecast gap, reliability, speed, power), the same for every subtask of one decision;
+    /// the rest describe the current subtask against the node under the partial plan.
+    /// </summary>
+    public const int StaticFeatureCount = 17;
+
+    public const int StepFeatureCount = NodeFeatureCount - StaticFeatureCount;
     public const int EdgeFeatureCount = 3;
     public const int GlobalFeatureCount = 8;
 
@@ -30,7 +39,7 @@ public sealed class CandidateGraph
 
     public required int[] EdgeTarget { get; init; }
 
-    /// <summary>Row-major EdgeSource.Length × <see cref="EdgeFeatureCount"/>.</summary>
+    /// <summary>Row-major EdgeSource.Length × <see cref="EdgeFeatureCount"/>: latency, available bandwidth, load before the decision.</summary>
     public required float[] EdgeFeatures { get; init; }
 
     public required float[] GlobalFeatures { get; init; }
@@ -71,6 +80,7 @@ public sealed class CandidateGraph
         var plan = context.Plan;
         var n = candidates.Length;
         var x = new float[n * NodeFeatureCount];
+        var cache = context.GraphCache;
 
         var deltas = new double[n];
         double minDelta = double.PositiveInfinity, maxDelta = double.NegativeInfinity;
@@ -90,57 +100,29 @@ public sealed class CandidateGraph
             var free = problem.Free[v];
             var added = plan.AddedLoad(v);
             var row = x.AsSpan(i * NodeFeatureCount, NodeFeatureCount);
-            row[0] = node.Tier == NodeTier.Cloud ? 1 : 0;
-            row[1] = node.Tier == NodeTier.Edge ? 1 : 0;
-            row[2] = node.Tier == NodeTier.Device ? 1 : 0;
-            row[3] = (float)(Math.Log(1 + node.Capacity.CpuCores) / 5);
-            row[4] = (float)(Math.Log(1 + node.Capacity.MemoryGb) / 7);
-            row[5] = (float)(Math.Log(1 + node.Capacity.StorageGb) / 10);
-            row[6] = node.Capacity.Gpus > 0 ? 1 : 0;
+            cache.StaticRow(context, v).CopyTo(row);
+
+            // This subtask against the node under the partial plan (what the per-step head sees).
             for (var d = 0; d < Resources.Dimensions; d++)
             {
                 var capacity = node.Capacity[d];
                 var left = free[d] - added[d];
-                row[7 + d] = capacity > 0 ? (float)Math.Clamp(left / capacity, 0, 1) : 0;
-                row[11 + d] = subtask.Demand[d] <= 0 ? 0 : left <= 1e-9 ? 2 : (float)Math.Min(2, subtask.Demand[d] / left);
+                row[17 + d] = capacity > 0 ? (float)Math.Clamp(left / capacity, 0, 1) : 0;
+                row[21 + d] = subtask.Demand[d] <= 0 ? 0 : left <= 1e-9 ? 2 : (float)Math.Min(2, subtask.Demand[d] / left);
             }
-            var current = node.Capacity - node.Used;
-            row[15] = node.Capacity.CpuCores > 0 ? (float)Math.Clamp((current.CpuCores - free.CpuCores) / node.Capacity.CpuCores, 0, 1) : 0;
-            row[16] = (float)Math.Clamp((node.Reliability - 0.9) * 10, -1, 1);
-            row[17] = (float)(node.SpeedMipsPerCore / 3500);
-            row[18] = (float)(Math.Log(1 + node.IdleW) / 7);
-            row[19] = node.Capacity.CpuCores > 0 ? (float)Math.Min(2, (node.PeakW - node.IdleW) / node.Capacity.CpuCores / 20) : 0;
-            row[20] = objective.IsEmptyBeforePlan(v) && added.CpuCores + added.MemoryGb <= 0 ? 1 : 0;
-            row[21] = added.CpuCores + added.MemoryGb + added.StorageGb + added.Gpus > 0 ? 1 : 0;
-            row[22] = (float)Math.Clamp(deltas[i] * 10, -5, 5);
-            row[23] = mask[i] ? (float)((deltas[i] - minDelta) / deltaRange) : 1;
-            row[24] = (float)Math.Min(5, context.NeighbourLatencyMs(k, v) / 20);
-            row[25] = (float)Math.Min(5, context.UserLatencyMs(v) / 20);
+            row[25] = objective.IsEmptyBeforePlan(v) && added.CpuCores + added.MemoryGb <= 0 ? 1 : 0;
+            row[26] = added.CpuCores + added.MemoryGb + added.StorageGb + added.Gpus > 0 ? 1 : 0;
+            row[27] = (float)Math.Clamp(deltas[i] * 10, -5, 5);
+            row[28] = mask[i] ? (float)((deltas[i] - minDelta) / deltaRange) : 1;
+            row[29] = (float)Math.Min(5, context.NeighbourLatencyMs(k, v) / 20);
+            row[30] = cache.UserLatencyFeature(context, v);
             var executionMs = FeasibilityChecker.ExecutionTimeMs(subtask, node);
-            row[26] = double.IsFinite(subtask.ExecutionTimeThresholdMs) && subtask.ExecutionTimeThresholdMs > 0
+            row[31] = double.IsFinite(subtask.ExecutionTimeThresholdMs) && subtask.ExecutionTimeThresholdMs > 0
                 ? (float)Math.Min(2, executionMs / subtask.ExecutionTimeThresholdMs) : 0;
-            row[27] = mask[i] ? 1 : 0;
+            row[32] = mask[i] ? 1 : 0;
         }
 
-        var slotOf = new Dictionary<int, int>(n);
-        for (var i = 0; i < n; i++) slotOf[candidates[i]] = i;
-        var sources = new List<int>();
-        var targets = new List<int>();
-        var edgeFeatures = new List<float>();
-        for (var i = 0; i < n; i++)
-        {
-            foreach (var (neighbour, link) in problem.Network.IncidentLinks(candidates[i]))
-            {
-                if (!slotOf.TryGetValue(neighbour, out var j)) continue;
-                var spec = problem.Network.Links[link];
-                var available = problem.Network.AvailableMbps(link);
-                sources.Add(j);
-                targets.Add(i);
-                edgeFeatures.Add((float)Math.Min(5, spec.LatencyMs / 10));
-                edgeFeatures.Add((float)(Math.Log(1 + available) / 10));
-                edgeFeatures.Add(spec.BandwidthMbps > 0 ? (float)Math.Clamp((spec.BandwidthMbps - available + plan.LinkLoadMbps(link)) / spec.BandwidthMbps, 0, 1) : 1);
-            }
-        }
+        var links = cache.Links(context, candidates);
 
         double remainingCpu = 0;
         var remaining = 0;
@@ -168,10 +150,99 @@ public sealed class CandidateGraph
             Nodes = candidates,
             NodeFeatures = x,
             Mask = mask,
-            EdgeSource = [.. sources],
-            EdgeTarget = [.. targets],
-            EdgeFeatures = [.. edgeFeatures],
+            EdgeSource = links.Source,
+            EdgeTarget = links.Target,
+            EdgeFeatures = links.Features,
             GlobalFeatures = global,
         };
+    }
+
+    /// <summary>
+    /// What stays fixed during one decision (one <see cref="GreedyContext"/>): each node's state columns,
+    /// its latency to the user, and the links among a candidate set (their features ignore the partial plan).
+    /// </summary>
+    internal sealed class DecisionCache
+    {
+        private readonly Dictionary<int, float[]> _staticRows = new();
+        private readonly Dictionary<int, float> _userLatency = new();
+        private readonly Dictionary<int[], CandidateLinks> _links = new(CandidateSetComparer.Instance);
+
+        public float[] StaticRow(GreedyContext context, int v)
+        {
+            if (_staticRows.TryGetValue(v, out var known)) return known;
+            var problem = context.Problem;
+            var node = problem.NodeArray[v];
+            var free = problem.Free[v];
+            var row = new float[StaticFeatureCount];
+            row[0] = node.Tier == NodeTier.Cloud ? 1 : 0;
+            row[1] = node.Tier == NodeTier.Edge ? 1 : 0;
+            row[2] = node.Tier == NodeTier.Device ? 1 : 0;
+            row[3] = (float)(Math.Log(1 + node.Capacity.CpuCores) / 5);
+            row[4] = (float)(Math.Log(1 + node.Capacity.MemoryGb) / 7);
+            row[5] = (float)(Math.Log(1 + node.Capacity.StorageGb) / 10);
+            row[6] = node.Capacity.Gpus > 0 ? 1 : 0;
+            for (var d = 0; d < Resources.Dimensions; d++)
+            {
+                var capacity = node.Capacity[d];
+                row[7 + d] = capacity > 0 ? (float)Math.Clamp(free[d] / capacity, 0, 1) : 0;
+            }
+            var current = node.Capacity - node.Used;
+            row[11] = node.Capacity.CpuCores > 0 ? (float)Math.Clamp((current.CpuCores - free.CpuCores) / node.Capacity.CpuCores, 0, 1) : 0;
+            row[12] = (float)Math.Clamp((node.Reliability - 0.9) * 10, -1, 1);
+            row[13] = (float)(node.SpeedMipsPerCore / 3500);
+            row[14] = (float)(Math.Log(1 + node.IdleW) / 7);
+            row[15] = node.Capacity.CpuCores > 0 ? (float)Math.Min(2, (node.PeakW - node.IdleW) / node.Capacity.CpuCores / 20) : 0;
+            row[16] = context.Objective.IsEmptyBeforePlan(v) ? 1 : 0;
+            return _staticRows[v] = row;
+        }
+
+        public float UserLatencyFeature(GreedyContext context, int v)
+        {
+            if (_userLatency.TryGetValue(v, out var known)) return known;
+            return _userLatency[v] = (float)Math.Min(5, context.UserLatencyMs(v) / 20);
+        }
+
+        public CandidateLinks Links(GreedyContext context, int[] candidates)
+        {
+            if (_links.TryGetValue(candidates, out var known)) return known;
+            var network = context.Problem.Network;
+            var slotOf = new Dictionary<int, int>(candidates.Length);
+            for (var i = 0; i < candidates.Length; i++) slotOf[candidates[i]] = i;
+            var sources = new List<int>();
+            var targets = new List<int>();
+            var features = new List<float>();
+            for (var i = 0; i < candidates.Length; i++)
+            {
+                foreach (var (neighbour, link) in network.IncidentLinks(candidates[i]))
+                {
+                    if (!slotOf.TryGetValue(neighbour, out var j)) continue;
+                    var spec = network.Links[link];
+                    var available = network.AvailableMbps(link);
+                    sources.Add(j);
+                    targets.Add(i);
+                    features.Add((float)Math.Min(5, spec.LatencyMs / 10));
+                    features.Add((float)(Math.Log(1 + available) / 10));
+                    features.Add(spec.BandwidthMbps > 0 ? (float)Math.Clamp((spec.BandwidthMbps - available) / spec.BandwidthMbps, 0, 1) : 1);
+                }
+            }
+            return _links[candidates] = new CandidateLinks([.. sources], [.. targets], [.. features]);
+        }
+    }
+
+    internal sealed record CandidateLinks(int[] Source, int[] Target, float[] Features);
+}
+
+/// <summary>Candidate sets compared by content (node indices in slot order).</summary>
+internal sealed class CandidateSetComparer : IEqualityComparer<int[]>
+{
+    public static readonly CandidateSetComparer Instance = new();
+
+    public bool Equals(int[]? a, int[]? b) => a is not null && b is not null && a.AsSpan().SequenceEqual(b);
+
+    public int GetHashCode(int[] nodes)
+    {
+        var hash = new HashCode();
+        foreach (var v in nodes) hash.Add(v);
+        return hash.ToHashCode();
     }
 }

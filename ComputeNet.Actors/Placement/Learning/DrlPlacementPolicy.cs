@@ -17,14 +17,16 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
 
     public const string DefaultModelFileName = "placement-drl.bin";
 
-    private readonly PlacementGnn? _model;
     private readonly object _modelGate = new();
     private readonly GreedyOptions _options;
+    private volatile Serving _serving;
+
+    // The model and its description change together (a self-evolving swap), so a decision never mixes two.
+    private sealed record Serving(PlacementGnn? Model, string Description);
 
     public DrlPlacementPolicy(PlacementGnn? model, string description, GreedyOptions? options = null)
     {
-        _model = model;
-        Description = description;
+        _serving = new Serving(model, description);
         _options = options ?? new GreedyOptions(CandidateLimit: EnvironmentOptions.Default.CandidateLimit);
     }
 
@@ -33,10 +35,23 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
 
     public string Name => PolicyName;
 
-    public bool HasModel => _model is not null;
+    public bool HasModel => _serving.Model is not null;
 
     /// <summary>Which model serves, or why none does.</summary>
-    public string Description { get; }
+    public string Description => _serving.Description;
+
+    /// <summary>The serving model (null when falling back).</summary>
+    public PlacementGnn? Model => _serving.Model;
+
+    /// <summary>When set (self-evolving mode), every decision the network makes is recorded with its outcome.</summary>
+    public DecisionRecorder? Recorder { get; set; }
+
+    /// <summary>Serves <paramref name="model"/> from the next decision on (decisions under way finish with the old one).</summary>
+    public void Swap(PlacementGnn model, string description)
+    {
+        model.eval();
+        _serving = new Serving(model, description);
+    }
 
     /// <summary>Loads the model file; a missing or unreadable file gives a policy that falls back (see <see cref="Description"/>).</summary>
     public static DrlPlacementPolicy Load(string? path = null, GreedyOptions? options = null)
@@ -74,25 +89,27 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
 
     public PlacementResult Place(PlacementProblem problem)
     {
-        if (_model is null)
+        var serving = _serving;
+        if (serving.Model is not { } model)
         {
             var fallback = new ObjectiveGreedyPolicy(_options).Place(problem);
-            return fallback with { Explanation = $"{PolicyName}: {Description}; decided by {fallback.PolicyName}" };
+            return fallback with { Explanation = $"{PolicyName}: {serving.Description}; decided by {fallback.PolicyName}" };
         }
-        var result = new LearnedScorePolicy(this, _options).Place(problem);
+        var result = new LearnedScorePolicy(this, model, _options).Place(problem);
+        Recorder?.Record(problem, result);
         return result with
         {
-            Explanation = $"{PolicyName}: {Description}; candidates ranked by the GNN policy (runner-up scores are −logits, lower is better)",
+            Explanation = $"{PolicyName}: {serving.Description}; candidates ranked by the GNN policy (runner-up scores are −logits, lower is better)",
         };
     }
 
-    private float[] Score(CandidateGraph graph)
+    private float[] Score(PlacementGnn model, CandidateGraph graph, CandidateEmbeddings embeddings)
     {
-        lock (_modelGate) return _model!.Score(graph);
+        lock (_modelGate) return model.Score(graph, embeddings);
     }
 
     /// <summary>The search skeleton with the network's score: computed once per subtask and partial plan, for all its candidates.</summary>
-    private sealed class LearnedScorePolicy(DrlPlacementPolicy owner, GreedyOptions options) : GreedyPolicy(options)
+    private sealed class LearnedScorePolicy(DrlPlacementPolicy owner, PlacementGnn model, GreedyOptions options) : GreedyPolicy(options)
     {
         // Far behind any network score: candidates outside the graph (a widened scan) rank by objective delta after it.
         private const double OutsideGraphOffset = 1e6;
@@ -100,6 +117,7 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
         private int _scoredSubtask = -1;
         private int[] _scoredAssignment = [];
         private readonly Dictionary<int, double> _scores = new();
+        private readonly CandidateEmbeddings _embeddings = new();
 
         public override string Name => PolicyName;
 
@@ -111,7 +129,7 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
                 _scoredAssignment = context.Plan.ToArray();
                 _scores.Clear();
                 var graph = CandidateGraph.Build(context, k, Options.CandidateLimit, context.Plan.PlacedCount, context.Problem.Subtasks.Count);
-                var logits = owner.Score(graph);
+                var logits = owner.Score(model, graph, _embeddings);
                 for (var i = 0; i < graph.Count; i++)
                     if (graph.Mask[i]) _scores[graph.Nodes[i]] = -logits[i];
             }

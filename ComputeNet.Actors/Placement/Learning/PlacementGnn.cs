@@ -92,10 +92,13 @@ public sealed class GraphBatch : IDisposable
 }
 
 /// <summary>
-/// The GNN-DRL network: node features encoded, <see cref="Rounds"/> rounds of message passing over
-/// the candidate graph's links (messages see the link's features: latency, available bandwidth,
-/// load), mean-pooled into a graph summary joined with the subtask's global features; the policy
-/// head scores each candidate against that summary (infeasible ones masked out), the value head
+/// The GNN-DRL network: the nodes' state before the decision (<see cref="CandidateGraph.StaticFeatureCount"/>
+/// columns) encoded, <see cref="Rounds"/> rounds of message passing over the candidate graph's links
+/// (messages see the link's features: latency, available bandwidth, load), mean-pooled into a graph
+/// summary joined with the subtask's global features; the policy head scores each candidate from its
+/// embedding and its per-subtask columns against that summary (infeasible ones masked out). The
+/// embeddings depend only on the candidate set and the fleet state, so serving computes them once per
+/// candidate set and decision, and only the head per subtask. The value head
 /// estimates the episode's remaining reward. A linear skip from the raw candidate features to its
 /// score lets simple rules (such as "smallest objective delta") be learnt in a few updates, leaving the
 /// message passing to learn the corrections.
@@ -129,11 +132,11 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
 
     public PlacementGnn() : base(nameof(PlacementGnn))
     {
-        _encode = nn.Linear(CandidateGraph.NodeFeatureCount, Hidden);
+        _encode = nn.Linear(CandidateGraph.StaticFeatureCount, Hidden);
         _message = nn.ModuleList(Enumerable.Range(0, Rounds).Select(_ => nn.Linear(Hidden + CandidateGraph.EdgeFeatureCount, Hidden)).ToArray());
         _update = nn.ModuleList(Enumerable.Range(0, Rounds).Select(_ => nn.Linear(2 * Hidden, Hidden)).ToArray());
         _global = nn.Linear(CandidateGraph.GlobalFeatureCount, Hidden);
-        _policyHidden = nn.Linear(3 * Hidden, Hidden);
+        _policyHidden = nn.Linear(Hidden + CandidateGraph.StepFeatureCount + 2 * Hidden, Hidden);
         _policyOut = nn.Linear(Hidden, 1);
         _skip = nn.Linear(CandidateGraph.NodeFeatureCount, 1);
         _valueHidden = nn.Linear(2 * Hidden, Hidden);
@@ -144,7 +147,7 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
     public override (Tensor Logits, Tensor Value) forward(GraphBatch batch)
     {
         var nodes = batch.NodeFeatures.shape[0];
-        var h = nn.functional.relu(_encode.forward(batch.NodeFeatures));
+        var h = nn.functional.relu(_encode.forward(batch.NodeFeatures.narrow(1, 0, CandidateGraph.StaticFeatureCount)));
         using var inDegree = zeros(nodes).index_add(0, batch.EdgeTarget, ones(batch.EdgeTarget.shape[0]), One).clamp_min(One).unsqueeze(1);
         for (var round = 0; round < Rounds; round++)
         {
@@ -155,7 +158,9 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
         var counts = zeros(batch.Graphs).index_add(0, batch.GraphOfNode, ones(nodes), One).clamp_min(One).unsqueeze(1);
         var pooled = zeros(batch.Graphs, Hidden).index_add(0, batch.GraphOfNode, h, One) / counts;
         var summary = cat([pooled, nn.functional.relu(_global.forward(batch.GlobalFeatures))], 1);
-        var padded = zeros(batch.Graphs * batch.Width, Hidden).index_copy(0, batch.PaddedSlot, h).reshape(batch.Graphs, batch.Width, Hidden);
+        var candidate = cat([h, batch.NodeFeatures.narrow(1, CandidateGraph.StaticFeatureCount, CandidateGraph.StepFeatureCount)], 1);
+        var width = Hidden + CandidateGraph.StepFeatureCount;
+        var padded = zeros(batch.Graphs * batch.Width, width).index_copy(0, batch.PaddedSlot, candidate).reshape(batch.Graphs, batch.Width, width);
         var context = summary.unsqueeze(1).expand(batch.Graphs, batch.Width, 2 * Hidden);
         var skip = zeros(batch.Graphs * batch.Width, 1).index_copy(0, batch.PaddedSlot, _skip.forward(batch.NodeFeatures)).reshape(batch.Graphs, batch.Width);
         var logits = _policyOut.forward(nn.functional.relu(_policyHidden.forward(cat([padded, context], 2)))).squeeze(-1) + skip;
@@ -172,11 +177,12 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
     }
 
     /// <summary>
-    /// Candidate scores (logits) for one decision, in slot order; masked slots are very negative.
+    /// Candidate scores (logits) for one decision step, in slot order; masked slots are very negative.
+    /// <paramref name="embeddings"/> (one per decision) lets steps with the same candidate set share their embeddings.
     /// Served by <see cref="PlacementGnnInference"/> from a snapshot of the weights taken at the first
     /// call after the weights last changed (training calls <see cref="WeightsChanged"/>).
     /// </summary>
-    public float[] Score(CandidateGraph graph)
+    public float[] Score(CandidateGraph graph, CandidateEmbeddings? embeddings = null)
     {
         var inference = _inference;
         if (inference is null)
@@ -184,7 +190,7 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
             using var noGrad = no_grad();
             _inference = inference = new PlacementGnnInference(_encode, _message, _update, _global, _policyHidden, _policyOut, _skip);
         }
-        return inference.Score(graph);
+        return inference.Score(graph, embeddings);
     }
 
     /// <summary>The TorchSharp forward for one graph (what training differentiates); equal to <see cref="Score"/>.</summary>

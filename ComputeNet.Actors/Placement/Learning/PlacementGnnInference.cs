@@ -34,15 +34,60 @@ internal sealed class PlacementGnnInference
         _skip = new Dense(skip);
     }
 
-    public float[] Score(CandidateGraph graph)
+    /// <summary>
+    /// Scores one decision step. The candidate embeddings (encoder and message passing over the
+    /// nodes' state before the decision) are taken from <paramref name="embeddings"/> when the same
+    /// candidate set was embedded earlier in this decision; only the per-subtask head runs every step.
+    /// </summary>
+    public float[] Score(CandidateGraph graph, CandidateEmbeddings? embeddings = null)
+    {
+        var n = graph.Count;
+        var x = graph.NodeFeatures;
+        const int f = CandidateGraph.NodeFeatureCount;
+        const int s = CandidateGraph.StaticFeatureCount;
+        const int step = CandidateGraph.StepFeatureCount;
+        var (h, pooled) = embeddings is null ? Embed(graph) : embeddings.GetOrAdd(this, graph, Embed);
+
+        // The summary's share of the policy's hidden layer is the same for every candidate.
+        var global = new float[H];
+        _global.Apply(graph.GlobalFeatures, global, relu: true);
+        var shared = new float[H];
+        _policyHidden.Bias.CopyTo(shared);
+        _policyHidden.Accumulate(pooled, H + step, shared);
+        _policyHidden.Accumulate(global, 2 * H + step, shared);
+        var hidden = new float[H];
+        var output = new float[1];
+        var logits = new float[n];
+        for (var i = 0; i < n; i++)
+        {
+            if (!graph.Mask[i])
+            {
+                logits[i] = MaskedLogit;
+                continue;
+            }
+            shared.CopyTo(hidden);
+            _policyHidden.Accumulate(h.AsSpan(i * H, H), 0, hidden);
+            _policyHidden.Accumulate(x.AsSpan(i * f + s, step), H, hidden);
+            for (var d = 0; d < H; d++) hidden[d] = Math.Max(0, hidden[d]);
+            _policyOut.Apply(hidden, output, relu: false);
+            var score = output[0];
+            _skip.Apply(x.AsSpan(i * f, f), output, relu: false);
+            logits[i] = score + output[0];
+        }
+        return logits;
+    }
+
+    /// <summary>Node embeddings (Count × Hidden) and their mean: from the static columns and the links only.</summary>
+    private (float[] Embeddings, float[] Pooled) Embed(CandidateGraph graph)
     {
         var n = graph.Count;
         var edges = graph.EdgeSource.Length;
         var x = graph.NodeFeatures;
         const int f = CandidateGraph.NodeFeatureCount;
+        const int s = CandidateGraph.StaticFeatureCount;
         const int ef = CandidateGraph.EdgeFeatureCount;
         var h = new float[n * H];
-        for (var i = 0; i < n; i++) _encode.Apply(x.AsSpan(i * f, f), h.AsSpan(i * H, H), relu: true);
+        for (var i = 0; i < n; i++) _encode.Apply(x.AsSpan(i * f, s), h.AsSpan(i * H, H), relu: true);
 
         var inDegree = new float[n];
         foreach (var t in graph.EdgeTarget) inDegree[t]++;
@@ -81,35 +126,11 @@ internal sealed class PlacementGnnInference
             h = next;
         }
 
-        var summary = new float[2 * H];
+        var pooled = new float[H];
         for (var i = 0; i < n; i++)
-            for (var d = 0; d < H; d++) summary[d] += h[i * H + d];
-        for (var d = 0; d < H; d++) summary[d] /= Math.Max(1, n);
-        _global.Apply(graph.GlobalFeatures, summary.AsSpan(H), relu: true);
-
-        // The summary's share of the policy's hidden layer is the same for every candidate.
-        var shared = new float[H];
-        _policyHidden.Bias.CopyTo(shared);
-        _policyHidden.Accumulate(summary, H, shared);
-        var hidden = new float[H];
-        var output = new float[1];
-        var logits = new float[n];
-        for (var i = 0; i < n; i++)
-        {
-            if (!graph.Mask[i])
-            {
-                logits[i] = MaskedLogit;
-                continue;
-            }
-            shared.CopyTo(hidden);
-            _policyHidden.Accumulate(h.AsSpan(i * H, H), 0, hidden);
-            for (var d = 0; d < H; d++) hidden[d] = Math.Max(0, hidden[d]);
-            _policyOut.Apply(hidden, output, relu: false);
-            var score = output[0];
-            _skip.Apply(x.AsSpan(i * f, f), output, relu: false);
-            logits[i] = score + output[0];
-        }
-        return logits;
+            for (var d = 0; d < H; d++) pooled[d] += h[i * H + d];
+        for (var d = 0; d < H; d++) pooled[d] /= Math.Max(1, n);
+        return (h, pooled);
     }
 
     /// <summary>
@@ -157,5 +178,30 @@ internal sealed class PlacementGnnInference
                 for (; o < _outputs; o++) output[o] += value * row[o];
             }
         }
+    }
+}
+
+/// <summary>
+/// One decision's candidate embeddings, by candidate set. Within a decision the fleet state the
+/// embeddings see does not change, and consecutive subtasks anchored at the same node share their
+/// candidate set, so each set is embedded once. Not thread-safe: one per decision.
+/// </summary>
+public sealed class CandidateEmbeddings
+{
+    private readonly Dictionary<int[], (float[] Embeddings, float[] Pooled)> _bySet = new(CandidateSetComparer.Instance);
+    private object? _weights;
+
+    /// <summary>Candidate sets embedded so far (a figure for profiling and tests).</summary>
+    public int Sets => _bySet.Count;
+
+    internal (float[] Embeddings, float[] Pooled) GetOrAdd(object weights, CandidateGraph graph, Func<CandidateGraph, (float[], float[])> embed)
+    {
+        if (!ReferenceEquals(weights, _weights))
+        {
+            _bySet.Clear();
+            _weights = weights;
+        }
+        if (_bySet.TryGetValue(graph.Nodes, out var known)) return known;
+        return _bySet[graph.Nodes] = embed(graph);
     }
 }

@@ -25,6 +25,7 @@ public sealed class SerializerTests : IDisposable
 
     private static readonly AgentCredentials Agent = new("agent-edge-1", "secret-token", 5000);
     private static readonly DateTimeOffset At = new(2026, 11, 25, 4, 0, 0, TimeSpan.Zero);
+    private static readonly DrlModelSwapped Swapped = new(3, -3.5, -4.25, 72, 24, "data/models/placement-drl.evolved-3.bin", At);
     private static readonly NodeUsageSample Usage = new(42, 1_795_000_000_000, 3.5, 12, 120, 0.5, 180, true);
     private static readonly NodeUsageWindow Window = new(1_795_000_000_000, 1_795_000_004_000, 5, 3.1, 3.9, 11.5, 120, 0.4, 175);
     private static readonly LinkSample Link = new(7, 1_795_000_000_000, 10_000, 6_500, 12.5, 0.001, true);
@@ -141,7 +142,11 @@ public sealed class SerializerTests : IDisposable
         new AppSchedulingEvents.SubtaskDeployed("ar-1", "ar-1:r1", "s1", "edge-1", At),
         new AppSchedulingEvents.SubtaskDeploymentFailed("ar-1", "ar-1:r1", ["s1"], ["edge-1"], "no acknowledgement within 60 s", At),
         new AppSchedulingEvents.AppRunning("ar-1", "ar-1:r1", At),
+        Swapped,
+        new GetPolicyEvolution(),
+        new PolicyEvolutionView("model placement-drl.evolved-3.bin", 120, 96, 3, false, -4.25, -3.5, "swapped in the fine-tuned model", [Swapped]),
     ];
+
 
 
     [Fact]

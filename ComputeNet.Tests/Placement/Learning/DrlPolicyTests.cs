@@ -101,6 +101,31 @@ public sealed class DrlPolicyTests
     }
 
     [Fact]
+    public void Embeddings_shared_within_a_decision_give_the_scores_of_a_fresh_embedding()
+    {
+        var model = PlacementGnn.Create(17);
+        var reusedSets = 0;
+        for (var seed = 1; seed <= 6; seed++)
+        {
+            var environment = new PlacementEnvironment(RandomInstances.Create(seed * 7907, minNodes: 80, maxNodes: 120, maxSubtasks: 12));
+            var embeddings = new CandidateEmbeddings();
+            var steps = 0;
+            while (environment.Current is { } graph)
+            {
+                var fresh = model.Score(graph);
+                var shared = model.Score(graph, embeddings);
+                shared.ShouldBe(fresh);
+                steps++;
+                var best = Enumerable.Range(0, graph.Count).Where(i => graph.Mask[i]).MaxBy(i => shared[i]);
+                environment.Step(best);
+            }
+            reusedSets += steps - embeddings.Sets;
+        }
+        // Subtasks anchored at the same placed node share a candidate set; otherwise the cache would not pay.
+        reusedSets.ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
     public void Same_seed_gives_the_same_network()
     {
         var problem = RandomInstances.Create(99);
