@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace ComputeNet.Actors.Placement;
 
 /// <summary>
@@ -14,14 +16,18 @@ public sealed class Network
     private readonly double[] _routingLatencyMs;
     private readonly LinkSpec[] _links;
     private readonly double[] _availableMbps;
+    // A usage view (a running app's own traffic taken out) differs from its basis in a few links:
+    // those are kept aside instead of copying both 10,000-link arrays (large-object-heap sized) per view.
+    private readonly Dictionary<int, LinkSpec>? _changedLinks;
     private readonly Dictionary<int, SourceState> _sources;
     private readonly object _gate;
 
-    public Network(int nodeCount, IReadOnlyList<LinkSpec> links, int maxCachedSources = 1024)
+    public Network(int nodeCount, IReadOnlyList<LinkSpec> links, int maxCachedSources = 8192)
     {
         NodeCount = nodeCount;
         _links = [.. links];
         _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
+        LinkList = new LinkView(this);
         MaxCachedSources = maxCachedSources;
         _sources = new();
         _gate = new();
@@ -51,18 +57,23 @@ public sealed class Network
         }
     }
 
+    /// <summary>A view changed in more links than this is flattened into new arrays.</summary>
+    private const int MaxChangedLinks = 256;
+
     // Same topology and latencies, new link usage: routes do not change, so the path cache is shared.
-    // Takes ownership of the array; only the links in changedLinks (all when null) need their availability recomputed.
-    private Network(Network original, LinkSpec[] links, IEnumerable<int>? changedLinks = null)
+    // Takes ownership of the array.
+    private Network(Network original, LinkSpec[] links)
+        : this(original, links, links.Select(l => l.AvailableMbps).ToArray(), null)
+    {
+    }
+
+    private Network(Network original, LinkSpec[] links, double[] availableMbps, Dictionary<int, LinkSpec>? changedLinks)
     {
         NodeCount = original.NodeCount;
         _links = links;
-        if (changedLinks is null) _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
-        else
-        {
-            _availableMbps = (double[])original._availableMbps.Clone();
-            foreach (var l in changedLinks) _availableMbps[l] = _links[l].AvailableMbps;
-        }
+        _availableMbps = availableMbps;
+        _changedLinks = changedLinks;
+        LinkList = new LinkView(this);
         MaxCachedSources = original.MaxCachedSources;
         _adjacencyStart = original._adjacencyStart;
         _adjacencyNode = original._adjacencyNode;
@@ -75,8 +86,8 @@ public sealed class Network
     /// <summary>The same network with other background link usage (latencies unchanged).</summary>
     public Network WithLinkUsage(IReadOnlyList<double> usedMbps)
     {
-        var links = new LinkSpec[Links.Count];
-        for (var l = 0; l < links.Length; l++) links[l] = Links[l] with { UsedMbps = usedMbps[l] };
+        var links = new LinkSpec[_links.Length];
+        for (var l = 0; l < links.Length; l++) links[l] = Link(l) with { UsedMbps = usedMbps[l] };
         return new Network(this, links);
     }
 
@@ -86,10 +97,21 @@ public sealed class Network
     /// </summary>
     public Network WithLinkUsageChange(IReadOnlyDictionary<int, double> usedDeltaMbps)
     {
-        var links = (LinkSpec[])_links.Clone();
+        var changed = _changedLinks is null ? new Dictionary<int, LinkSpec>(usedDeltaMbps.Count) : new Dictionary<int, LinkSpec>(_changedLinks);
         foreach (var (l, delta) in usedDeltaMbps)
-            links[l] = links[l] with { UsedMbps = Math.Max(0, links[l].UsedMbps + delta) };
-        return new Network(this, links, usedDeltaMbps.Keys);
+        {
+            var link = Link(l);
+            changed[l] = link with { UsedMbps = Math.Max(0, link.UsedMbps + delta) };
+        }
+        if (changed.Count <= MaxChangedLinks) return new Network(this, _links, _availableMbps, changed);
+        var links = (LinkSpec[])_links.Clone();
+        var available = (double[])_availableMbps.Clone();
+        foreach (var (l, link) in changed)
+        {
+            links[l] = link;
+            available[l] = link.AvailableMbps;
+        }
+        return new Network(this, links, available, null);
     }
 
     /// <summary>
@@ -104,16 +126,17 @@ public sealed class Network
         {
             if (links[l].NodeA != _links[l].NodeA || links[l].NodeB != _links[l].NodeB)
                 throw new ArgumentException("The link list must keep the topology's links.");
-            if (links[l].LatencyMs != _links[l].LatencyMs) latencyChanged.Add(l);
+            if (links[l].LatencyMs != Link(l).LatencyMs) latencyChanged.Add(l);
         }
         if (latencyChanged.Count == 0) return new Network(this, [.. links]);
         var network = new Network(NodeCount, links, MaxCachedSources);
-        // A search that has settled neither end of a changed link never relaxed it, so it is still
-        // exact under the new latencies: hand it over. The rest (and this network's lineage) start afresh.
+        // Searches the change cannot have altered are handed over (see SourceState.Survives), so that a
+        // link's latency change costs only the sources routing over it a new search. The rest (and this
+        // network's lineage, which no longer owns the handed-over searches) start afresh.
         lock (_gate)
         {
             foreach (var (source, state) in _sources)
-                if (!latencyChanged.Any(l => state.IsSettled(_links[l].NodeA) || state.IsSettled(_links[l].NodeB)))
+                if (latencyChanged.All(l => state.Survives(l, _links[l], _routingLatencyMs[l], network._routingLatencyMs[l])))
                     network._sources[source] = state;
             _sources.Clear();
         }
@@ -122,10 +145,15 @@ public sealed class Network
 
     public int NodeCount { get; }
 
-    public IReadOnlyList<LinkSpec> Links => _links;
+    public IReadOnlyList<LinkSpec> Links => LinkList;
+
+    private LinkView LinkList { get; }
+
+    private LinkSpec Link(int link) => _changedLinks is not null && _changedLinks.TryGetValue(link, out var changed) ? changed : _links[link];
 
     /// <summary>Available bandwidth of a link (bandwidth − background use).</summary>
-    public double AvailableMbps(int link) => _availableMbps[link];
+    public double AvailableMbps(int link) =>
+        _changedLinks is not null && _changedLinks.TryGetValue(link, out var changed) ? changed.AvailableMbps : _availableMbps[link];
 
     public int MaxCachedSources { get; }
 
@@ -163,7 +191,7 @@ public sealed class Network
             var path = new List<int>();
             for (var v = to; v != from;)
             {
-                var link = state.PredecessorLink[v];
+                var link = state.PredecessorLink(v);
                 path.Add(link);
                 var l = _links[link];
                 v = l.NodeA == v ? l.NodeB : l.NodeA;
@@ -178,8 +206,12 @@ public sealed class Network
     /// </summary>
     public bool TryRoute(int from, int to, List<int> links, out double latencyMs) => TryRoute(from, to, links, out latencyMs, out _);
 
-    /// <summary>As <see cref="TryRoute(int,int,List{int},out double)"/>, also giving the route's bottleneck (available Mbps).</summary>
-    public bool TryRoute(int from, int to, List<int> links, out double latencyMs, out double bottleneckMbps)
+    /// <summary>
+    /// As <see cref="TryRoute(int,int,List{int},out double)"/>, also giving the route's bottleneck (available Mbps).
+    /// False also when the route is longer than <paramref name="maxLatencyMs"/>: the search from
+    /// <paramref name="from"/> then stops at that radius instead of crossing the whole network.
+    /// </summary>
+    public bool TryRoute(int from, int to, List<int> links, out double latencyMs, out double bottleneckMbps, double maxLatencyMs = double.PositiveInfinity)
     {
         links.Clear();
         latencyMs = 0;
@@ -188,13 +220,13 @@ public sealed class Network
         lock (_gate)
         {
             var state = Source(from);
-            latencyMs = state.SettleUntil(to, this);
+            latencyMs = state.SettleUntil(to, this, maxLatencyMs);
             if (double.IsPositiveInfinity(latencyMs)) return false;
             for (var v = to; v != from;)
             {
-                var link = state.PredecessorLink[v];
+                var link = state.PredecessorLink(v);
                 links.Add(link);
-                bottleneckMbps = Math.Min(bottleneckMbps, _availableMbps[link]);
+                bottleneckMbps = Math.Min(bottleneckMbps, AvailableMbps(link));
                 var l = _links[link];
                 v = l.NodeA == v ? l.NodeB : l.NodeA;
             }
@@ -206,7 +238,7 @@ public sealed class Network
     public double BottleneckMbps(int from, int to)
     {
         var min = double.PositiveInfinity;
-        foreach (var link in PathLinks(from, to)) min = Math.Min(min, _availableMbps[link]);
+        foreach (var link in PathLinks(from, to)) min = Math.Min(min, AvailableMbps(link));
         return from != to && min == double.PositiveInfinity ? 0 : min;
     }
 
@@ -225,39 +257,99 @@ public sealed class Network
     {
         if (_sources.TryGetValue(source, out var state)) return state;
         if (_sources.Count >= MaxCachedSources) _sources.Clear();
-        state = new SourceState(source, NodeCount);
+        state = new SourceState(source);
         _sources[source] = state;
         return state;
     }
 
-    /// <summary>One Dijkstra run that can be resumed where it stopped.</summary>
+    private sealed class LinkView(Network network) : IReadOnlyList<LinkSpec>
+    {
+        public LinkSpec this[int index] => network.Link(index);
+
+        public int Count => network._links.Length;
+
+        public IEnumerator<LinkSpec> GetEnumerator()
+        {
+            for (var l = 0; l < Count; l++) yield return network.Link(l);
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>
+    /// One Dijkstra run that can be resumed where it stopped. Sparse: a query usually settles a few
+    /// hundred of 10,000 nodes, and dense per-source arrays (150 KB each, on the large object heap)
+    /// made every new source cost a zeroed allocation and, cached by the thousand, full collections.
+    /// </summary>
     private sealed class SourceState
     {
-        private readonly double[] _distance;
-        private readonly bool[] _settled;
+        private struct Entry
+        {
+            public double Distance;
+            public int PredecessorLink;
+            public bool Settled;
+        }
+
+        private readonly Dictionary<int, Entry> _entries = new();
         private readonly PriorityQueue<int, double> _frontier = new();
 
-        public SourceState(int source, int nodeCount)
+        public SourceState(int source)
         {
-            _distance = new double[nodeCount];
-            Array.Fill(_distance, double.PositiveInfinity);
-            _settled = new bool[nodeCount];
-            PredecessorLink = new int[nodeCount];
-            _distance[source] = 0;
-            PredecessorLink[source] = -1;
+            _entries[source] = new Entry { Distance = 0, PredecessorLink = -1 };
             _frontier.Enqueue(source, 0);
         }
 
-        public int[] PredecessorLink { get; }
+        public bool IsSettled(int node) => _entries.TryGetValue(node, out var entry) && entry.Settled;
 
-        public bool IsSettled(int node) => _settled[node];
+        /// <summary>The link into a settled node on its shortest path (−1 at the source).</summary>
+        public int PredecessorLink(int node) => _entries[node].PredecessorLink;
 
         public List<int> SettledOrder { get; } = [];
 
-        public double SettleUntil(int target, Network network)
+        /// <summary>
+        /// The distance to <paramref name="target"/>; +∞ when unreachable or farther than
+        /// <paramref name="boundMs"/> (the search then stops at that radius, to be resumed by a later query).
+        /// </summary>
+        public double SettleUntil(int target, Network network, double boundMs = double.PositiveInfinity)
         {
-            while (!_settled[target] && SettleNext(network)) { }
-            return _settled[target] ? _distance[target] : double.PositiveInfinity;
+            while (true)
+            {
+                if (_entries.TryGetValue(target, out var entry) && entry.Settled) return entry.Distance;
+                if (!_frontier.TryPeek(out _, out var nearest) || nearest > boundMs || !SettleNext(network))
+                    return double.PositiveInfinity;
+            }
+        }
+
+        /// <summary>
+        /// Whether this search stays exact when <paramref name="link"/>'s routing latency changes (and
+        /// adjusts it where that is cheap). Longer: only if no node was reached over the link (else
+        /// distances behind it may grow). Shorter: if neither end is settled (never relaxed); if both
+        /// are and neither end gets closer through it; if one is and the other, now reached through
+        /// it, still lies beyond every settled node (the frontier takes it).
+        /// </summary>
+        public bool Survives(int link, LinkSpec ends, double oldLatencyMs, double newLatencyMs)
+        {
+            var reachedA = _entries.TryGetValue(ends.NodeA, out var entryA);
+            var reachedB = _entries.TryGetValue(ends.NodeB, out var entryB);
+            // Only the link's own ends can have been reached over it.
+            if (newLatencyMs >= oldLatencyMs)
+                return !(reachedA && entryA.PredecessorLink == link) && !(reachedB && entryB.PredecessorLink == link);
+            var a = reachedA && entryA.Settled;
+            var b = reachedB && entryB.Settled;
+            if (!a && !b) return true;
+            if (a && b) return entryA.Distance + newLatencyMs >= entryB.Distance && entryB.Distance + newLatencyMs >= entryA.Distance;
+            var (far, nearDistance) = a ? (ends.NodeB, entryA.Distance) : (ends.NodeA, entryB.Distance);
+            var radius = _entries[SettledOrder[^1]].Distance;
+            var candidate = nearDistance + newLatencyMs;
+            if (candidate < radius) return false;
+            ref var reached = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, far, out var known);
+            if (!known || candidate < reached.Distance)
+            {
+                reached.Distance = candidate;
+                reached.PredecessorLink = link;
+                _frontier.Enqueue(far, candidate);
+            }
+            return true;
         }
 
         public void SettleCount(int count, Network network)
@@ -269,17 +361,19 @@ public sealed class Network
         {
             while (_frontier.TryDequeue(out var node, out var distance))
             {
-                if (_settled[node] || distance > _distance[node]) continue;
-                _settled[node] = true;
+                ref var settling = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, node);
+                if (settling.Settled || distance > settling.Distance) continue;
+                settling.Settled = true;
                 SettledOrder.Add(node);
                 for (var i = network._adjacencyStart[node]; i < network._adjacencyStart[node + 1]; i++)
                 {
                     var next = network._adjacencyNode[i];
                     var link = network._adjacencyLink[i];
                     var candidate = distance + network._routingLatencyMs[link];
-                    if (_settled[next] || candidate >= _distance[next]) continue;
-                    _distance[next] = candidate;
-                    PredecessorLink[next] = link;
+                    ref var reached = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, next, out var known);
+                    if (known && (reached.Settled || candidate >= reached.Distance)) continue;
+                    reached.Distance = candidate;
+                    reached.PredecessorLink = link;
                     _frontier.Enqueue(next, candidate);
                 }
                 return true;
