@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace ComputeNet.Actors.Placement;
 
 /// <summary>
@@ -22,7 +20,7 @@ public sealed class Network
     private readonly Dictionary<int, SourceState> _sources;
     private readonly object _gate;
 
-    public Network(int nodeCount, IReadOnlyList<LinkSpec> links, int maxCachedSources = 8192)
+    public Network(int nodeCount, IReadOnlyList<LinkSpec> links, int maxCachedSources = 1024)
     {
         NodeCount = nodeCount;
         _links = [.. links];
@@ -257,7 +255,7 @@ public sealed class Network
     {
         if (_sources.TryGetValue(source, out var state)) return state;
         if (_sources.Count >= MaxCachedSources) _sources.Clear();
-        state = new SourceState(source);
+        state = new SourceState(source, NodeCount);
         _sources[source] = state;
         return state;
     }
@@ -276,33 +274,29 @@ public sealed class Network
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
-    /// <summary>
-    /// One Dijkstra run that can be resumed where it stopped. Sparse: a query usually settles a few
-    /// hundred of 10,000 nodes, and dense per-source arrays (150 KB each, on the large object heap)
-    /// made every new source cost a zeroed allocation and, cached by the thousand, full collections.
-    /// </summary>
+    /// <summary>One Dijkstra run that can be resumed where it stopped.</summary>
     private sealed class SourceState
     {
-        private struct Entry
-        {
-            public double Distance;
-            public int PredecessorLink;
-            public bool Settled;
-        }
-
-        private readonly Dictionary<int, Entry> _entries = new();
+        private readonly double[] _distance;
+        private readonly bool[] _settled;
+        private readonly int[] _predecessorLink;
         private readonly PriorityQueue<int, double> _frontier = new();
 
-        public SourceState(int source)
+        public SourceState(int source, int nodeCount)
         {
-            _entries[source] = new Entry { Distance = 0, PredecessorLink = -1 };
+            _distance = new double[nodeCount];
+            Array.Fill(_distance, double.PositiveInfinity);
+            _settled = new bool[nodeCount];
+            _predecessorLink = new int[nodeCount];
+            _distance[source] = 0;
+            _predecessorLink[source] = -1;
             _frontier.Enqueue(source, 0);
         }
 
-        public bool IsSettled(int node) => _entries.TryGetValue(node, out var entry) && entry.Settled;
+        public bool IsSettled(int node) => _settled[node];
 
         /// <summary>The link into a settled node on its shortest path (−1 at the source).</summary>
-        public int PredecessorLink(int node) => _entries[node].PredecessorLink;
+        public int PredecessorLink(int node) => _predecessorLink[node];
 
         public List<int> SettledOrder { get; } = [];
 
@@ -312,41 +306,35 @@ public sealed class Network
         /// </summary>
         public double SettleUntil(int target, Network network, double boundMs = double.PositiveInfinity)
         {
-            while (true)
-            {
-                if (_entries.TryGetValue(target, out var entry) && entry.Settled) return entry.Distance;
+            while (!_settled[target])
                 if (!_frontier.TryPeek(out _, out var nearest) || nearest > boundMs || !SettleNext(network))
                     return double.PositiveInfinity;
-            }
+            return _distance[target];
         }
 
         /// <summary>
         /// Whether this search stays exact when <paramref name="link"/>'s routing latency changes (and
-        /// adjusts it where that is cheap). Longer: only if no node was reached over the link (else
+        /// adjusts it where that is cheap). Longer: only if neither end was reached over the link (else
         /// distances behind it may grow). Shorter: if neither end is settled (never relaxed); if both
         /// are and neither end gets closer through it; if one is and the other, now reached through
         /// it, still lies beyond every settled node (the frontier takes it).
         /// </summary>
         public bool Survives(int link, LinkSpec ends, double oldLatencyMs, double newLatencyMs)
         {
-            var reachedA = _entries.TryGetValue(ends.NodeA, out var entryA);
-            var reachedB = _entries.TryGetValue(ends.NodeB, out var entryB);
-            // Only the link's own ends can have been reached over it.
+            int a = ends.NodeA, b = ends.NodeB;
             if (newLatencyMs >= oldLatencyMs)
-                return !(reachedA && entryA.PredecessorLink == link) && !(reachedB && entryB.PredecessorLink == link);
-            var a = reachedA && entryA.Settled;
-            var b = reachedB && entryB.Settled;
-            if (!a && !b) return true;
-            if (a && b) return entryA.Distance + newLatencyMs >= entryB.Distance && entryB.Distance + newLatencyMs >= entryA.Distance;
-            var (far, nearDistance) = a ? (ends.NodeB, entryA.Distance) : (ends.NodeA, entryB.Distance);
-            var radius = _entries[SettledOrder[^1]].Distance;
-            var candidate = nearDistance + newLatencyMs;
-            if (candidate < radius) return false;
-            ref var reached = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, far, out var known);
-            if (!known || candidate < reached.Distance)
+                return !(_distance[a] < double.PositiveInfinity && _predecessorLink[a] == link)
+                       && !(_distance[b] < double.PositiveInfinity && _predecessorLink[b] == link);
+            if (!_settled[a] && !_settled[b]) return true;
+            if (_settled[a] && _settled[b])
+                return _distance[a] + newLatencyMs >= _distance[b] && _distance[b] + newLatencyMs >= _distance[a];
+            var (near, far) = _settled[a] ? (a, b) : (b, a);
+            var candidate = _distance[near] + newLatencyMs;
+            if (candidate < _distance[SettledOrder[^1]]) return false;
+            if (candidate < _distance[far])
             {
-                reached.Distance = candidate;
-                reached.PredecessorLink = link;
+                _distance[far] = candidate;
+                _predecessorLink[far] = link;
                 _frontier.Enqueue(far, candidate);
             }
             return true;
@@ -361,19 +349,17 @@ public sealed class Network
         {
             while (_frontier.TryDequeue(out var node, out var distance))
             {
-                ref var settling = ref CollectionsMarshal.GetValueRefOrNullRef(_entries, node);
-                if (settling.Settled || distance > settling.Distance) continue;
-                settling.Settled = true;
+                if (_settled[node] || distance > _distance[node]) continue;
+                _settled[node] = true;
                 SettledOrder.Add(node);
                 for (var i = network._adjacencyStart[node]; i < network._adjacencyStart[node + 1]; i++)
                 {
                     var next = network._adjacencyNode[i];
                     var link = network._adjacencyLink[i];
                     var candidate = distance + network._routingLatencyMs[link];
-                    ref var reached = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, next, out var known);
-                    if (known && (reached.Settled || candidate >= reached.Distance)) continue;
-                    reached.Distance = candidate;
-                    reached.PredecessorLink = link;
+                    if (_settled[next] || candidate >= _distance[next]) continue;
+                    _distance[next] = candidate;
+                    _predecessorLink[next] = link;
                     _frontier.Enqueue(next, candidate);
                 }
                 return true;
