@@ -90,7 +90,9 @@ public sealed class PartialPlan
             var routes = new List<(int[], double)>();
             foreach (var (a, b) in ends)
             {
-                var links = _problem.Network.PathLinks(a, b);
+                // Routed from the end placed before (as the checker did), so that its cached search
+                // serves: routes are unique, so either direction has the same links.
+                var links = b == node && a != node ? _problem.Network.PathLinks(a, b) : _problem.Network.PathLinks(b, a);
                 foreach (var link in links)
                 {
                     var load = _linkLoadMbps.GetValueOrDefault(link) + edge.DataRateMbps;
@@ -325,12 +327,12 @@ public sealed class FeasibilityChecker
     {
         if (u == v) return null;
         var network = problem.Network;
-        if (!network.TryRoute(u, v, route, out var latency, out var bottleneck)) return ConstraintKind.TransferDelay;
-        if (latency > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
+        var maxLatencyMs = edge.TransferDelayThresholdMs + DelayToleranceMs;
+        if (!network.TryRoute(u, v, route, out var latency, out var bottleneck, maxLatencyMs)) return ConstraintKind.TransferDelay;
         if (edge.DataPerRequestMb > 0)
         {
             var delay = bottleneck <= 0 ? double.PositiveInfinity : latency + edge.DataPerRequestMb / bottleneck * 1000.0;
-            if (delay > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
+            if (delay > maxLatencyMs) return ConstraintKind.TransferDelay;
         }
         if (bottleneck < edge.BandwidthFloorMbps) return ConstraintKind.LinkBandwidth;
         if (edge.DataRateMbps <= 0) return null;
