@@ -58,6 +58,10 @@ public sealed class AdaptiveForecaster : ForecastModel
     {
         _adaptive = options;
         _candidates = (candidates ?? DefaultCandidates(options)).ToArray();
+        // One bounded history per series, appended once per interval, read by every candidate.
+        var shared = new SeriesHistory(_candidates.Max(c => c.HistoryIntervals));
+        OwnHistory(shared);
+        foreach (var candidate in _candidates) candidate.ReadSharedHistory(shared);
         _firstFitDone = new bool[_candidates.Length];
         _fallback = _candidates.FirstOrDefault(c => c is RecentMedianForecastModel) ?? _candidates[0];
         var horizons = options.Model.TrackedHorizons;

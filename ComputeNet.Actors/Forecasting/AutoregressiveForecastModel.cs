@@ -7,19 +7,17 @@ namespace ComputeNet.Actors.Forecasting;
 /// </summary>
 public sealed class AutoregressiveForecastModel : ForecastModel
 {
-    private readonly SeriesHistory _history;
     private double[] _coefficients = [];   // a_1..a_p: weight of y_{t-1}..y_{t-p}
     private double _intercept;
 
     /// <param name="maxOrder">Largest lag tried (8 = 40 min at 300 s).</param>
     /// <param name="historyIntervals">Observations the least-squares fit uses (1008 = 3.5 days at 300 s).</param>
     public AutoregressiveForecastModel(ForecastModelOptions options, int maxOrder = 8, int historyIntervals = 1008)
-        : base("autoregressive", options)
+        : base("autoregressive", options, historyIntervals)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxOrder, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(historyIntervals, 4 * maxOrder + 8);
         MaxOrder = maxOrder;
-        _history = new SeriesHistory(historyIntervals);
     }
 
     public int MaxOrder { get; }
@@ -125,7 +123,9 @@ public sealed class AutoregressiveForecastModel : ForecastModel
 
     public override int MinimumHistory => 4 * MaxOrder + 8;
 
-    protected override void Observe(double value) => _history.Add(value);
+    protected override void Observe(double value)
+    {
+    }
 
     protected override void FillPointForecasts(Span<double> destination)
     {
@@ -137,7 +137,7 @@ public sealed class AutoregressiveForecastModel : ForecastModel
         }
         // Iterate the recursion, feeding forecasts back as lags.
         Span<double> lags = stackalloc double[p + destination.Length];
-        for (var i = 0; i < p; i++) lags[p - 1 - i] = _history.Back(i + 1);
+        for (var i = 0; i < p; i++) lags[p - 1 - i] = History.Back(i + 1);
         for (var h = 0; h < destination.Length; h++)
         {
             var next = _intercept;
@@ -149,8 +149,8 @@ public sealed class AutoregressiveForecastModel : ForecastModel
 
     protected override void RefitCore()
     {
-        if (_history.Length < MinimumHistory) return;
-        var data = _history.ToArray();
+        if (Kept < MinimumHistory) return;
+        var data = KeptHistory();
         var maxOrder = MaxOrder;
         var rows = data.Length - maxOrder;
 

@@ -12,17 +12,15 @@ public sealed class ExponentialSmoothingForecastModel : ForecastModel
     private static readonly double[] AlphaGrid = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 0.95];
     private static readonly double[] ClipGrid = [double.PositiveInfinity, 3, 2, 1.25];
     private const double ScaleMemory = 0.05;
-    private readonly SeriesHistory _history;
     private double _level = double.NaN;
     private double _scale;
     private bool _fitted;
 
     /// <param name="historyIntervals">Observations used to choose alpha (576 = two days at 300 s).</param>
     public ExponentialSmoothingForecastModel(ForecastModelOptions options, int historyIntervals = 576)
-        : base("exponential_smoothing", options)
+        : base("exponential_smoothing", options, historyIntervals)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(historyIntervals, 16);
-        _history = new SeriesHistory(historyIntervals);
     }
 
     public double Alpha { get; private set; } = 0.3;
@@ -36,7 +34,6 @@ public sealed class ExponentialSmoothingForecastModel : ForecastModel
 
     protected override void Observe(double value)
     {
-        _history.Add(value);
         if (double.IsNaN(_level))
         {
             _level = value;
@@ -49,8 +46,8 @@ public sealed class ExponentialSmoothingForecastModel : ForecastModel
 
     protected override void RefitCore()
     {
-        if (_history.Length < MinimumHistory) return;
-        var data = _history.ToArray();
+        if (Kept < MinimumHistory) return;
+        var data = KeptHistory();
         var best = double.PositiveInfinity;
         foreach (var alpha in AlphaGrid)
             foreach (var clip in ClipGrid)

@@ -49,10 +49,14 @@ internal sealed class SeriesHistory
         _next = 0;
     }
 
-    public double[] ToArray()
+    public double[] ToArray() => ToArray(Length);
+
+    /// <summary>The newest <paramref name="newest"/> observations (at most all kept), oldest first.</summary>
+    public double[] ToArray(int newest)
     {
-        var copy = new double[Length];
-        for (var i = 0; i < Length; i++) copy[i] = this[i];
+        var count = Math.Clamp(newest, 0, Length);
+        var copy = new double[count];
+        for (var i = 0; i < count; i++) copy[i] = this[Length - count + i];
         return copy;
     }
 }
