@@ -67,13 +67,13 @@ public sealed class AdaptiveForecaster : ForecastModel
         var horizons = options.Model.TrackedHorizons;
         _chosen = new int[horizons][];
         _weights = new double[horizons][];
-        var fallbackIndex = Array.IndexOf(_candidates, _fallback);
-        for (var k = 0; k < horizons; k++)
-        {
-            _chosen[k] = [fallbackIndex];
-            _weights[k] = [1.0];
-        }
+        // Every horizon starts on the fallback alone; the arrays are shared until the first choice replaces them.
+        int[] fallbackOnly = [Array.IndexOf(_candidates, _fallback)];
+        Array.Fill(_chosen, fallbackOnly);
+        Array.Fill(_weights, FullWeight);
     }
+
+    private static readonly double[] FullWeight = [1.0];
 
     public static IReadOnlyList<ForecastModel> DefaultCandidates(AdaptiveForecasterOptions options) =>
     [
@@ -145,14 +145,14 @@ public sealed class AdaptiveForecaster : ForecastModel
             if (ranked.Length == 0)
             {
                 _chosen[k] = [fallbackIndex];
-                _weights[k] = [1.0];
+                _weights[k] = FullWeight;
                 continue;
             }
             var errors = ranked.Select(i => _candidates[i].ValidationError(h)).ToArray();
             if (errors[0] <= 0)
             {
                 _chosen[k] = [ranked[0]];
-                _weights[k] = [1.0];
+                _weights[k] = FullWeight;
                 continue;
             }
             var inverse = errors.Select(e => 1 / e).ToArray();

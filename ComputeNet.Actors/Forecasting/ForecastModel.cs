@@ -221,7 +221,7 @@ public abstract class ForecastModel : IForecastModel
         if (_scores is null && IsReady) _scores = new RollingOriginScores(_horizons);
         if (_scores is not { } scores) return; // never ready yet: nothing issued can be scored
         var slot = (int)((Count - 1) % (_horizons + 1));
-        Array.Copy(_current, 0, scores.Issued, slot * _horizons, _horizons);
+        for (var k = 0; k < _horizons; k++) scores.Issued[slot * _horizons + k] = (float)_current[k];
         scores.IssuedWhileReady[slot] = IsReady;
     }
 
@@ -290,7 +290,7 @@ public abstract class ForecastModel : IForecastModel
 /// <summary>Rolling-origin bookkeeping of one model: the forecasts issued per origin and horizon, their decayed errors and interval quantiles.</summary>
 internal sealed class RollingOriginScores(int horizons)
 {
-    public readonly double[] Issued = new double[(horizons + 1) * horizons];   // ring: origin slot × horizon
+    public readonly float[] Issued = new float[(horizons + 1) * horizons];     // ring: origin slot × horizon; single precision is ample for scoring
     public readonly bool[] IssuedWhileReady = new bool[horizons + 1];
     public readonly double[] UpperQuantile = new double[horizons];
     public readonly double[] LowerQuantile = new double[horizons];

@@ -10,7 +10,7 @@ public sealed class HoltWintersForecastModel : ForecastModel
     /// <summary>Trend damping per interval: keeps 15-interval-ahead forecasts from running away on a local slope.</summary>
     public const double TrendDamping = 0.98;
 
-    private readonly double[] _season;
+    private double[] _season = [];   // allocated by the first fit: a fresh model waits two periods for one
     private double _level;
     private double _trend;
     private bool _fitted;
@@ -23,7 +23,6 @@ public sealed class HoltWintersForecastModel : ForecastModel
         ArgumentOutOfRangeException.ThrowIfLessThan(periodIntervals, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(historyPeriods, 3);
         PeriodIntervals = periodIntervals;
-        _season = new double[periodIntervals];
     }
 
     public int PeriodIntervals { get; }
@@ -87,6 +86,7 @@ public sealed class HoltWintersForecastModel : ForecastModel
         Run(data, firstIndex, Alpha, Beta, Gamma, state);
         _level = state[0];
         _trend = state[1];
+        if (_season.Length != PeriodIntervals) _season = new double[PeriodIntervals];
         Array.Copy(state, 3, _season, 0, PeriodIntervals);
         _fitted = true;
     }

@@ -119,7 +119,7 @@ public sealed class LiveForecasterTests
     }
 
     [Fact]
-    public void A_fresh_node_forecaster_allocates_under_32_KiB()
+    public void A_fresh_node_forecaster_allocates_under_20_KiB()
     {
         // 10,000 nodes must fit the ingest memory budget: candidate models share one history per metric and
         // allocate their rolling-origin bookkeeping only once they can forecast on their own terms.
@@ -132,6 +132,6 @@ public sealed class LiveForecasterTests
         for (var i = 0; i < Count; i++) kept[i] = new LiveForecaster(nodeMetrics, settings);
         var perForecaster = (GC.GetAllocatedBytesForCurrentThread() - before) / Count;
         GC.KeepAlive(kept);
-        perForecaster.ShouldBeLessThan(32 * 1024);
+        perForecaster.ShouldBeLessThan(20 * 1024);
     }
 }
