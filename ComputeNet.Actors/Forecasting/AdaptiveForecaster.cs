@@ -58,18 +58,22 @@ public sealed class AdaptiveForecaster : ForecastModel
     {
         _adaptive = options;
         _candidates = (candidates ?? DefaultCandidates(options)).ToArray();
+        // One bounded history per series, appended once per interval, read by every candidate.
+        var shared = new SeriesHistory(_candidates.Max(c => c.HistoryIntervals));
+        OwnHistory(shared);
+        foreach (var candidate in _candidates) candidate.ReadSharedHistory(shared);
         _firstFitDone = new bool[_candidates.Length];
         _fallback = _candidates.FirstOrDefault(c => c is RecentMedianForecastModel) ?? _candidates[0];
         var horizons = options.Model.TrackedHorizons;
         _chosen = new int[horizons][];
         _weights = new double[horizons][];
-        var fallbackIndex = Array.IndexOf(_candidates, _fallback);
-        for (var k = 0; k < horizons; k++)
-        {
-            _chosen[k] = [fallbackIndex];
-            _weights[k] = [1.0];
-        }
+        // Every horizon starts on the fallback alone; the arrays are shared until the first choice replaces them.
+        int[] fallbackOnly = [Array.IndexOf(_candidates, _fallback)];
+        Array.Fill(_chosen, fallbackOnly);
+        Array.Fill(_weights, FullWeight);
     }
+
+    private static readonly double[] FullWeight = [1.0];
 
     public static IReadOnlyList<ForecastModel> DefaultCandidates(AdaptiveForecasterOptions options) =>
     [
@@ -141,14 +145,14 @@ public sealed class AdaptiveForecaster : ForecastModel
             if (ranked.Length == 0)
             {
                 _chosen[k] = [fallbackIndex];
-                _weights[k] = [1.0];
+                _weights[k] = FullWeight;
                 continue;
             }
             var errors = ranked.Select(i => _candidates[i].ValidationError(h)).ToArray();
             if (errors[0] <= 0)
             {
                 _chosen[k] = [ranked[0]];
-                _weights[k] = [1.0];
+                _weights[k] = FullWeight;
                 continue;
             }
             var inverse = errors.Select(e => 1 / e).ToArray();

@@ -7,19 +7,17 @@ namespace ComputeNet.Actors.Forecasting;
 /// </summary>
 public sealed class AutoregressiveForecastModel : ForecastModel
 {
-    private readonly SeriesHistory _history;
     private double[] _coefficients = [];   // a_1..a_p: weight of y_{t-1}..y_{t-p}
     private double _intercept;
 
     /// <param name="maxOrder">Largest lag tried (8 = 40 min at 300 s).</param>
     /// <param name="historyIntervals">Observations the least-squares fit uses (1008 = 3.5 days at 300 s).</param>
     public AutoregressiveForecastModel(ForecastModelOptions options, int maxOrder = 8, int historyIntervals = 1008)
-        : base("autoregressive", options)
+        : base("autoregressive", options, historyIntervals)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxOrder, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(historyIntervals, 4 * maxOrder + 8);
         MaxOrder = maxOrder;
-        _history = new SeriesHistory(historyIntervals);
     }
 
     public int MaxOrder { get; }
@@ -63,6 +61,57 @@ public sealed class AutoregressiveForecastModel : ForecastModel
         return solution.All(double.IsFinite) ? solution : null;
     }
 
+    /// <summary>
+    /// Refine the chosen order's coefficients towards least absolute deviations (iteratively reweighted least squares):
+    /// errors are scored in absolute terms, and on spiky usage series a squared-error fit chases the spikes.
+    /// </summary>
+    public bool LeastAbsoluteFit { get; init; } = true;
+
+    private const int ReweightingIterations = 6;
+
+    /// <summary>IRLS towards the L1 fit of order p on the centred data; returns [c, a_1..a_p] or null when a step is singular.</summary>
+    private static double[]? LeastAbsoluteRefinement(double[] centred, int firstTarget, int order, double intercept, double[] coefficients)
+    {
+        var width = order + 1;
+        var solution = new double[width];
+        solution[0] = intercept;
+        Array.Copy(coefficients, 0, solution, 1, order);
+        var rows = centred.Length - firstTarget;
+        var residuals = new double[rows];
+        var row = new double[width];
+        for (var iteration = 0; iteration < ReweightingIterations; iteration++)
+        {
+            for (var r = 0; r < rows; r++)
+            {
+                var predicted = solution[0];
+                for (var i = 1; i <= order; i++) predicted += solution[i] * centred[firstTarget + r - i];
+                residuals[r] = Math.Abs(centred[firstTarget + r] - predicted);
+            }
+            // Residuals below a small fraction of their median are treated as that floor, so exact fits do not dominate.
+            var floor = Math.Max(1e-9, 0.05 * RobustStatistics.MedianInPlace((double[])residuals.Clone()));
+            var gram = new double[width, width];
+            var moment = new double[width];
+            for (var r = 0; r < rows; r++)
+            {
+                var weight = 1 / Math.Max(residuals[r], floor);
+                row[0] = 1;
+                for (var c = 1; c < width; c++) row[c] = centred[firstTarget + r - c];
+                var y = centred[firstTarget + r];
+                for (var i = 0; i < width; i++)
+                {
+                    moment[i] += weight * row[i] * y;
+                    for (var j = i; j < width; j++) gram[i, j] += weight * row[i] * row[j];
+                }
+            }
+            for (var i = 0; i < width; i++)
+                for (var j = 0; j < i; j++) gram[i, j] = gram[j, i];
+            var next = SolveLeadingBlock(gram, moment, width);
+            if (next is null) return iteration == 0 ? null : solution;
+            solution = next;
+        }
+        return solution;
+    }
+
     /// <summary>The lag order chosen by the last refit (0 before any).</summary>
     public int Order => _coefficients.Length;
 
@@ -74,7 +123,9 @@ public sealed class AutoregressiveForecastModel : ForecastModel
 
     public override int MinimumHistory => 4 * MaxOrder + 8;
 
-    protected override void Observe(double value) => _history.Add(value);
+    protected override void Observe(double value)
+    {
+    }
 
     protected override void FillPointForecasts(Span<double> destination)
     {
@@ -86,7 +137,7 @@ public sealed class AutoregressiveForecastModel : ForecastModel
         }
         // Iterate the recursion, feeding forecasts back as lags.
         Span<double> lags = stackalloc double[p + destination.Length];
-        for (var i = 0; i < p; i++) lags[p - 1 - i] = _history.Back(i + 1);
+        for (var i = 0; i < p; i++) lags[p - 1 - i] = History.Back(i + 1);
         for (var h = 0; h < destination.Length; h++)
         {
             var next = _intercept;
@@ -98,8 +149,8 @@ public sealed class AutoregressiveForecastModel : ForecastModel
 
     protected override void RefitCore()
     {
-        if (_history.Length < MinimumHistory) return;
-        var data = _history.ToArray();
+        if (Kept < MinimumHistory) return;
+        var data = KeptHistory();
         var maxOrder = MaxOrder;
         var rows = data.Length - maxOrder;
 
@@ -151,6 +202,16 @@ public sealed class AutoregressiveForecastModel : ForecastModel
             bestCoefficients = solution.Skip(1).ToArray();
             // Back to the original scale: y − m = c + Σ a_i (y_{t-i} − m)  ⇒  intercept = c + m (1 − Σ a_i).
             bestIntercept = solution[0] + mean * (1 - bestCoefficients.Sum());
+        }
+
+        if (bestCoefficients is not null && LeastAbsoluteFit)
+        {
+            var robust = LeastAbsoluteRefinement(centred, maxOrder, bestCoefficients.Length, bestIntercept - mean * (1 - bestCoefficients.Sum()), bestCoefficients);
+            if (robust is not null)
+            {
+                bestCoefficients = robust[1..];
+                bestIntercept = robust[0] + mean * (1 - bestCoefficients.Sum());
+            }
         }
 
         if (bestCoefficients is null)

@@ -15,15 +15,13 @@ public sealed class NaiveForecastModel(ForecastModelOptions options) : ForecastM
 /// <summary>Seasonal naive baseline: horizon h repeats the observation one period before the target.</summary>
 public sealed class SeasonalNaiveForecastModel : ForecastModel
 {
-    private readonly SeriesHistory _lastPeriod;
 
     /// <param name="periodIntervals">Season length in intervals (288 = one day at 300 s).</param>
     public SeasonalNaiveForecastModel(int periodIntervals, ForecastModelOptions options)
-        : base("seasonal_naive", options)
+        : base("seasonal_naive", options, periodIntervals)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(periodIntervals, 1);
         PeriodIntervals = periodIntervals;
-        _lastPeriod = new SeriesHistory(periodIntervals);
     }
 
     public int PeriodIntervals { get; }
@@ -32,16 +30,18 @@ public sealed class SeasonalNaiveForecastModel : ForecastModel
 
     public override int MinimumHistory => PeriodIntervals;
 
-    protected override void Observe(double value) => _lastPeriod.Add(value);
+    protected override void Observe(double value)
+    {
+    }
 
     protected override void FillPointForecasts(Span<double> destination)
     {
-        var kept = _lastPeriod.Length;
+        var kept = Kept;
         for (var h = 1; h <= destination.Length; h++)
         {
             // Target t+h maps to t+h-m·ceil(h/m): the same slot in the latest complete period.
             var back = PeriodIntervals - ((h - 1) % PeriodIntervals);
-            destination[h - 1] = back <= kept ? _lastPeriod.Back(back) : LastValue;
+            destination[h - 1] = back <= kept ? History.Back(back) : LastValue;
         }
     }
 }
@@ -53,26 +53,26 @@ public sealed class SeasonalNaiveForecastModel : ForecastModel
 /// </summary>
 public sealed class RecentMedianForecastModel : ForecastModel
 {
-    private readonly SeriesHistory _recent;
     private readonly double[] _scratch;
 
     /// <param name="windowIntervals">Observations in the median (12 = one hour at 300 s).</param>
     public RecentMedianForecastModel(int windowIntervals, ForecastModelOptions options)
-        : base("recent_median", options)
+        : base("recent_median", options, windowIntervals)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(windowIntervals, 1);
-        _recent = new SeriesHistory(windowIntervals);
         _scratch = new double[windowIntervals];
     }
 
     public override bool IsReady => Count >= 1;
 
-    protected override void Observe(double value) => _recent.Add(value);
+    protected override void Observe(double value)
+    {
+    }
 
     protected override void FillPointForecasts(Span<double> destination)
     {
-        var window = _scratch.AsSpan(0, _recent.Length);
-        for (var i = 0; i < window.Length; i++) window[i] = _recent[i];
+        var window = _scratch.AsSpan(0, Kept);
+        for (var i = 0; i < window.Length; i++) window[i] = History.Back(i + 1);
         destination.Fill(RobustStatistics.MedianInPlace(window));
     }
 }

@@ -16,12 +16,21 @@ public sealed record ModelScore(string Model, IReadOnlyList<HorizonScore> Horizo
     public HorizonScore At(int horizon) => Horizons.First(h => h.Horizon == horizon);
 }
 
+/// <summary>
+/// One trace family (the series name up to its first '/', e.g. "alibaba2018"): mean one-step MASE of the automatic
+/// choice and of naive, and a look-ahead reference — an AR(16) fitted by least absolute deviations on the whole series
+/// in hindsight, scored the same way. The reference is no forecaster (it sees the future); it bounds what a linear
+/// model of the level can reach on that family, so a target below it is out of reach for such models.
+/// </summary>
+public sealed record FamilyScore(string Family, int Series, double AdaptiveMaseH1, double NaiveMaseH1, double HindsightArMaseH1);
+
 /// <summary>Result of a rolling-origin evaluation over many series.</summary>
 public sealed record ForecastBenchmarkResult(
     IReadOnlyList<ModelScore> Models,
     double UpdateMicroseconds,
     int SeriesEvaluated,
-    long ForecastOrigins)
+    long ForecastOrigins,
+    IReadOnlyList<FamilyScore> Families)
 {
     public ModelScore Model(string name) => Models.First(m => m.Model == name);
 
@@ -47,6 +56,8 @@ public sealed record ForecastBenchmarkResult(
         summary = SummaryFields(),
         series = SeriesEvaluated,
         forecast_origins = ForecastOrigins,
+        hindsight_ar_mase_h1 = Families.Sum(f => f.HindsightArMaseH1 * f.Series) / Math.Max(1, Families.Sum(f => f.Series)),
+        families = Families.Select(f => new { family = f.Family, series = f.Series, adaptive_mase_h1 = f.AdaptiveMaseH1, naive_mase_h1 = f.NaiveMaseH1, hindsight_ar_mase_h1 = f.HindsightArMaseH1 }),
         models = Models.Select(m => new
         {
             model = m.Model,
@@ -79,6 +90,8 @@ public static class ForecastBenchmark
         var accumulators = new Dictionary<string, Accumulator[]>(StringComparer.Ordinal);
         long updateTicks = 0, updates = 0, origins = 0;
         var evaluated = 0;
+        var families = new Dictionary<string, List<(double Adaptive, double Naive, double Hindsight)>>(StringComparer.Ordinal);
+        var oneStep = horizons.ToList().IndexOf(1);
 
         foreach (var trace in series)
         {
@@ -117,6 +130,14 @@ public static class ForecastBenchmark
                 }
             }
 
+            if (oneStep >= 0)
+            {
+                var family = trace.Name.Split('/')[0];
+                if (!families.TryGetValue(family, out var members)) families[family] = members = [];
+                var naive = models.ToList().FindIndex(m => m is NaiveForecastModel);
+                members.Add((perSeries[0][oneStep].Mase, naive >= 0 ? perSeries[naive][oneStep].Mase : double.NaN, HindsightArMase(trace, warmup)));
+            }
+
             for (var m = 0; m < models.Count; m++)
             {
                 if (!accumulators.TryGetValue(models[m].Name, out var total))
@@ -128,7 +149,32 @@ public static class ForecastBenchmark
         var scores = accumulators.Select(kv => new ModelScore(kv.Key,
             horizons.Select((h, k) => new HorizonScore(h, kv.Value[k].MeanSeriesMase, kv.Value[k].MeanSeriesSmape, kv.Value[k].Coverage, kv.Value[k].MeanSeriesMaseWarmupScale)).ToArray())).ToArray();
         var microseconds = updates == 0 ? 0 : updateTicks * 1e6 / Stopwatch.Frequency / updates;
-        return new ForecastBenchmarkResult(scores, microseconds, evaluated, origins);
+        var familyScores = families.Select(f => new FamilyScore(f.Key, f.Value.Count, f.Value.Average(v => v.Adaptive), f.Value.Average(v => v.Naive), f.Value.Average(v => v.Hindsight))).ToArray();
+        return new ForecastBenchmarkResult(scores, microseconds, evaluated, origins, familyScores);
+    }
+
+    /// <summary>One-step MASE (same expanding scale) of an AR(16) fitted on the whole series: a look-ahead reference, not a forecaster.</summary>
+    private static double HindsightArMase(TraceSeries trace, int warmup)
+    {
+        var y = trace.Values;
+        var model = new AutoregressiveForecastModel(new ForecastModelOptions { Bounds = trace.Bounds }, maxOrder: 16, historyIntervals: y.Length);
+        foreach (var value in y) model.Update(value);
+        model.Refit();
+        var naiveErrorSum = 0.0;
+        for (var t = 1; t < warmup; t++) naiveErrorSum += Math.Abs(y[t] - y[t - 1]);
+        double scaled = 0;
+        long count = 0;
+        for (var t = warmup - 1; t + 1 < y.Length; t++)
+        {
+            if (t >= warmup) naiveErrorSum += Math.Abs(y[t] - y[t - 1]);
+            var scale = naiveErrorSum / t;
+            if (scale <= 0) continue;
+            var point = model.Intercept;
+            for (var i = 0; i < model.Order; i++) point += model.Coefficients[i] * y[Math.Max(0, t - i)];
+            scaled += Math.Abs(y[t + 1] - trace.Bounds.Clamp(point)) / scale;
+            count++;
+        }
+        return count == 0 ? double.NaN : scaled / count;
     }
 
     private sealed class Accumulator
@@ -157,6 +203,9 @@ public static class ForecastBenchmark
             _coveredTotal += series._covered;
             _countTotal += series._count;
         }
+
+        /// <summary>This series' own MASE (for a per-series accumulator).</summary>
+        public double Mase => _count == 0 ? double.NaN : _scaledError / _count;
 
         public double MeanSeriesMase => _seriesCount == 0 ? double.NaN : _maseSum / _seriesCount;
 

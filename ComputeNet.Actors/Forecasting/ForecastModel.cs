@@ -40,34 +40,59 @@ public abstract class ForecastModel : IForecastModel
     private const double GaussianZ90 = 1.645;
 
     private readonly int _horizons;
-    private readonly double[] _issued;          // ring: origin slot × horizon
-    private readonly bool[] _issuedWhileReady;
     private readonly double[] _current;         // forecasts from the latest origin, unclamped
-    private readonly double[] _upperQuantile;
-    private readonly double[] _lowerQuantile;
-    private readonly double[] _errorScoreSum;
-    private readonly double[] _errorScoreWeight;
-    private readonly long[] _scoredErrors;
     private readonly double _scoreDecay;
+    private RollingOriginScores? _scores;        // allocated once the model is first ready: most of a fleet's models wait for history
+    private SeriesHistory _history;
+    private bool _ownsHistory = true;
     private double _lastValue = double.NaN;
     private double _meanAbsoluteStep;            // EWMA of |y_t - y_{t-1}|: the fallback noise scale
     private long _stepsSeen;
 
-    protected ForecastModel(string name, ForecastModelOptions options)
+    /// <param name="historyIntervals">Latest observations the model reads (its fits and forecasts look no further back).</param>
+    protected ForecastModel(string name, ForecastModelOptions options, int historyIntervals = 1)
     {
         options.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(historyIntervals, 1);
         Name = name;
         Options = options;
+        HistoryIntervals = historyIntervals;
         _horizons = options.TrackedHorizons;
-        _issued = new double[(_horizons + 1) * _horizons];
-        _issuedWhileReady = new bool[_horizons + 1];
         _current = new double[_horizons];
-        _upperQuantile = new double[_horizons];
-        _lowerQuantile = new double[_horizons];
-        _errorScoreSum = new double[_horizons];
-        _errorScoreWeight = new double[_horizons];
-        _scoredErrors = new long[_horizons];
         _scoreDecay = 1.0 - 1.0 / options.ValidationWindowIntervals;
+        _history = new SeriesHistory(historyIntervals);
+    }
+
+    /// <summary>Latest observations the model reads; a shared history must keep at least this many.</summary>
+    public int HistoryIntervals { get; }
+
+    /// <summary>The observations seen so far, newest last (possibly longer than <see cref="HistoryIntervals"/> when shared).</summary>
+    private protected SeriesHistory History => _history;
+
+    /// <summary>How many of the newest observations the model may read now.</summary>
+    private protected int Kept => Math.Min(_history.Length, HistoryIntervals);
+
+    /// <summary>The newest <see cref="Kept"/> observations, oldest first (a copy for fits).</summary>
+    private protected double[] KeptHistory() => _history.ToArray(Kept);
+
+    /// <summary>
+    /// Reads <paramref name="shared"/> instead of a history of its own; whoever owns it appends each observation
+    /// before this model's <see cref="Update"/>. One history per series then serves every candidate model.
+    /// </summary>
+    internal void ReadSharedHistory(SeriesHistory shared)
+    {
+        if (Count != 0 || shared.Length != 0) throw new InvalidOperationException("a history can only be shared before the first observation");
+        if (shared.Capacity < HistoryIntervals) throw new ArgumentException($"{Name} needs {HistoryIntervals} intervals of history, the shared one keeps {shared.Capacity}");
+        _history = shared;
+        _ownsHistory = false;
+    }
+
+    /// <summary>Makes this model own <paramref name="history"/> (appending every observation to it), e.g. a history it shares with others.</summary>
+    internal void OwnHistory(SeriesHistory history)
+    {
+        if (Count != 0 || history.Length != 0) throw new InvalidOperationException("a history can only be replaced before the first observation");
+        _history = history;
+        _ownsHistory = true;
     }
 
     public string Name { get; }
@@ -95,6 +120,7 @@ public abstract class ForecastModel : IForecastModel
             _meanAbsoluteStep = _stepsSeen == 0 ? step : 0.98 * _meanAbsoluteStep + 0.02 * step;
             _stepsSeen++;
         }
+        if (_ownsHistory) _history.Add(value);
         Observe(value);
         _lastValue = value;
         Count++;
@@ -111,11 +137,11 @@ public abstract class ForecastModel : IForecastModel
     public double ValidationError(int horizon)
     {
         var index = Math.Clamp(horizon, 1, _horizons) - 1;
-        return _errorScoreWeight[index] > 0 ? _errorScoreSum[index] / _errorScoreWeight[index] : double.PositiveInfinity;
+        return _scores is { } scores && scores.ErrorWeight[index] > 0 ? scores.ErrorSum[index] / scores.ErrorWeight[index] : double.PositiveInfinity;
     }
 
     /// <summary>Errors scored at a horizon from forecasts issued while the model was ready.</summary>
-    public long ScoredErrors(int horizon) => _scoredErrors[Math.Clamp(horizon, 1, _horizons) - 1];
+    public long ScoredErrors(int horizon) => _scores?.Scored[Math.Clamp(horizon, 1, _horizons) - 1] ?? 0;
 
     /// <summary>Latest unclamped point forecast at a tracked horizon (1-based).</summary>
     internal double CurrentPoint(int horizon) => _current[Math.Clamp(horizon, 1, _horizons) - 1];
@@ -192,35 +218,38 @@ public abstract class ForecastModel : IForecastModel
     private void IssueForecasts()
     {
         FillPointForecasts(_current);
+        if (_scores is null && IsReady) _scores = new RollingOriginScores(_horizons);
+        if (_scores is not { } scores) return; // never ready yet: nothing issued can be scored
         var slot = (int)((Count - 1) % (_horizons + 1));
-        Array.Copy(_current, 0, _issued, slot * _horizons, _horizons);
-        _issuedWhileReady[slot] = IsReady;
+        for (var k = 0; k < _horizons; k++) scores.Issued[slot * _horizons + k] = (float)_current[k];
+        scores.IssuedWhileReady[slot] = IsReady;
     }
 
     private void ScoreMaturedForecasts(double actual)
     {
+        if (_scores is not { } scores) return;
         // The observation arriving now has index Count; the forecast for it at horizon h was issued at origin Count - h.
         for (var h = 1; h <= _horizons; h++)
         {
             var origin = Count - h;
             if (origin < 0) break;
             var slot = (int)(origin % (_horizons + 1));
-            if (!_issuedWhileReady[slot]) continue;
-            var error = actual - _issued[slot * _horizons + h - 1];
+            if (!scores.IssuedWhileReady[slot]) continue;
+            var error = actual - scores.Issued[slot * _horizons + h - 1];
             var k = h - 1;
             var absolute = Math.Abs(error);
-            _errorScoreSum[k] = _scoreDecay * _errorScoreSum[k] + absolute;
-            _errorScoreWeight[k] = _scoreDecay * _errorScoreWeight[k] + 1;
-            if (_scoredErrors[k] == 0)
+            scores.ErrorSum[k] = _scoreDecay * scores.ErrorSum[k] + absolute;
+            scores.ErrorWeight[k] = _scoreDecay * scores.ErrorWeight[k] + 1;
+            if (scores.Scored[k] == 0)
             {
                 var start = FallbackRadius(h);
-                _upperQuantile[k] = start;
-                _lowerQuantile[k] = -start;
+                scores.UpperQuantile[k] = start;
+                scores.LowerQuantile[k] = -start;
             }
-            _scoredErrors[k]++;
-            var step = Options.IntervalLearningRate * Math.Max(_errorScoreSum[k] / _errorScoreWeight[k], 1e-12);
-            _upperQuantile[k] += step * (error > _upperQuantile[k] ? UpperTail : -(1 - UpperTail));
-            _lowerQuantile[k] += step * (error < _lowerQuantile[k] ? -(1 - LowerTail) : LowerTail);
+            scores.Scored[k]++;
+            var step = Options.IntervalLearningRate * Math.Max(scores.ErrorSum[k] / scores.ErrorWeight[k], 1e-12);
+            scores.UpperQuantile[k] += step * (error > scores.UpperQuantile[k] ? UpperTail : -(1 - UpperTail));
+            scores.LowerQuantile[k] += step * (error < scores.LowerQuantile[k] ? -(1 - LowerTail) : LowerTail);
         }
     }
 
@@ -240,10 +269,10 @@ public abstract class ForecastModel : IForecastModel
         for (var k = 0; k < _horizons; k++)
         {
             double up, down;
-            if (_scoredErrors[k] >= Options.MinimumScoredErrors)
+            if (_scores is { } scores && scores.Scored[k] >= Options.MinimumScoredErrors)
             {
-                up = _upperQuantile[k];
-                down = -_lowerQuantile[k];
+                up = scores.UpperQuantile[k];
+                down = -scores.LowerQuantile[k];
             }
             else
             {
@@ -256,4 +285,16 @@ public abstract class ForecastModel : IForecastModel
         }
         return (upper, lower);
     }
+}
+
+/// <summary>Rolling-origin bookkeeping of one model: the forecasts issued per origin and horizon, their decayed errors and interval quantiles.</summary>
+internal sealed class RollingOriginScores(int horizons)
+{
+    public readonly float[] Issued = new float[(horizons + 1) * horizons];     // ring: origin slot × horizon; single precision is ample for scoring
+    public readonly bool[] IssuedWhileReady = new bool[horizons + 1];
+    public readonly double[] UpperQuantile = new double[horizons];
+    public readonly double[] LowerQuantile = new double[horizons];
+    public readonly double[] ErrorSum = new double[horizons];
+    public readonly double[] ErrorWeight = new double[horizons];
+    public readonly long[] Scored = new long[horizons];
 }

@@ -10,8 +10,7 @@ public sealed class HoltWintersForecastModel : ForecastModel
     /// <summary>Trend damping per interval: keeps 15-interval-ahead forecasts from running away on a local slope.</summary>
     public const double TrendDamping = 0.98;
 
-    private readonly SeriesHistory _history;
-    private readonly double[] _season;
+    private double[] _season = [];   // allocated by the first fit: a fresh model waits two periods for one
     private double _level;
     private double _trend;
     private bool _fitted;
@@ -19,13 +18,11 @@ public sealed class HoltWintersForecastModel : ForecastModel
     /// <param name="periodIntervals">Season length in intervals (288 = one day at 300 s).</param>
     /// <param name="historyPeriods">Periods of history kept for refits (cost of a refit is linear in it).</param>
     public HoltWintersForecastModel(int periodIntervals, ForecastModelOptions options, int historyPeriods = 4)
-        : base("holt_winters", options)
+        : base("holt_winters", options, periodIntervals * historyPeriods)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(periodIntervals, 2);
         ArgumentOutOfRangeException.ThrowIfLessThan(historyPeriods, 3);
         PeriodIntervals = periodIntervals;
-        _history = new SeriesHistory(periodIntervals * historyPeriods);
-        _season = new double[periodIntervals];
     }
 
     public int PeriodIntervals { get; }
@@ -42,7 +39,6 @@ public sealed class HoltWintersForecastModel : ForecastModel
 
     protected override void Observe(double value)
     {
-        _history.Add(value);
         if (_fitted) Step(value, Count, Alpha, Beta, Gamma, ref _level, ref _trend, _season);
     }
 
@@ -65,8 +61,8 @@ public sealed class HoltWintersForecastModel : ForecastModel
 
     protected override void RefitCore()
     {
-        if (_history.Length < MinimumHistory) return;
-        var data = _history.ToArray();
+        if (Kept < MinimumHistory) return;
+        var data = KeptHistory();
         var firstIndex = Count - data.Length;
 
         // Parameters live in (0,1); search on the logit scale so the optimiser is unconstrained.
@@ -90,6 +86,7 @@ public sealed class HoltWintersForecastModel : ForecastModel
         Run(data, firstIndex, Alpha, Beta, Gamma, state);
         _level = state[0];
         _trend = state[1];
+        if (_season.Length != PeriodIntervals) _season = new double[PeriodIntervals];
         Array.Copy(state, 3, _season, 0, PeriodIntervals);
         _fitted = true;
     }

@@ -43,17 +43,15 @@ public sealed record PeriodicityOptions
 public sealed class PeriodicityForecastModel : ForecastModel
 {
     private readonly PeriodicityOptions _periodicity;
-    private readonly SeriesHistory _history;
     private readonly double[] _slotScratch;
     private readonly double[] _shiftScratch;
 
     public PeriodicityForecastModel(ForecastModelOptions options, PeriodicityOptions? periodicity = null)
-        : base("periodicity_dsp", options)
+        : base("periodicity_dsp", options, (periodicity ?? new PeriodicityOptions()).HistoryIntervals)
     {
         _periodicity = periodicity ?? new PeriodicityOptions();
         if (_periodicity.CandidatePeriods.Count == 0 || _periodicity.CandidatePeriods.Any(p => p < 2))
             throw new ArgumentException("candidate periods must be ≥ 2 intervals");
-        _history = new SeriesHistory(_periodicity.HistoryIntervals);
         _slotScratch = new double[_periodicity.PeriodsPerSlot];
         _shiftScratch = new double[_periodicity.PeriodsPerSlot];
     }
@@ -65,7 +63,9 @@ public sealed class PeriodicityForecastModel : ForecastModel
 
     public override int MinimumHistory => _periodicity.MinimumPeriodsForDetection * _periodicity.CandidatePeriods.Min();
 
-    protected override void Observe(double value) => _history.Add(value);
+    protected override void Observe(double value)
+    {
+    }
 
     protected override void FillPointForecasts(Span<double> destination)
     {
@@ -83,8 +83,8 @@ public sealed class PeriodicityForecastModel : ForecastModel
             for (var k = (h + period - 1) / period; k <= (h + period - 1) / period + _periodicity.PeriodsPerSlot - 1; k++)
             {
                 var back = k * period - h + 1;
-                if (back > _history.Length) break;
-                _slotScratch[count++] = _history.Back(back);
+                if (back > Kept) break;
+                _slotScratch[count++] = History.Back(back);
             }
             destination[h - 1] = count == 0
                 ? LastValue
@@ -92,21 +92,21 @@ public sealed class PeriodicityForecastModel : ForecastModel
         }
     }
 
-    protected override void RefitCore() => DetectedPeriod = DetectPeriod(_history.ToArray(), _periodicity);
+    protected override void RefitCore() => DetectedPeriod = DetectPeriod(KeptHistory(), _periodicity);
 
     /// <summary>Median over past periods of (recent mean − mean of the same intervals k periods back).</summary>
     private double LevelShift(int period, int anchor)
     {
         if (anchor <= 0) return 0;
         var recent = 0.0;
-        for (var i = 1; i <= anchor; i++) recent += _history.Back(i);
+        for (var i = 1; i <= anchor; i++) recent += History.Back(i);
         recent /= anchor;
         var count = 0;
         for (var k = 1; k <= _periodicity.PeriodsPerSlot; k++)
         {
-            if (k * period + anchor > _history.Length) break;
+            if (k * period + anchor > Kept) break;
             var past = 0.0;
-            for (var i = 1; i <= anchor; i++) past += _history.Back(k * period + i);
+            for (var i = 1; i <= anchor; i++) past += History.Back(k * period + i);
             _shiftScratch[count++] = recent - past / anchor;
         }
         return count == 0 ? 0 : RobustStatistics.MedianInPlace(_shiftScratch.AsSpan(0, count));

@@ -1,10 +1,14 @@
 namespace ComputeNet.Actors.Forecasting;
 
-/// <summary>A fixed-capacity ring of the most recent observations, indexed oldest-first.</summary>
+/// <summary>
+/// A fixed-capacity ring of the most recent observations, indexed oldest-first. Stored in single precision: usage
+/// aggregates carry far fewer significant digits than a float's seven, and a full history per metric and node is
+/// the bulk of a fleet's forecasting memory.
+/// </summary>
 internal sealed class SeriesHistory
 {
     private const int InitialBuffer = 16;
-    private double[] _buffer;
+    private float[] _buffer;
     private int _next;
 
     public SeriesHistory(int capacity)
@@ -13,7 +17,7 @@ internal sealed class SeriesHistory
         Capacity = capacity;
         // Grown on demand: one history per model, metric and node adds up to gigabytes for a fleet of 10,000
         // nodes if every buffer starts at full capacity, while most hold a handful of intervals for hours.
-        _buffer = new double[Math.Min(capacity, InitialBuffer)];
+        _buffer = new float[Math.Min(capacity, InitialBuffer)];
     }
 
     public int Capacity { get; }
@@ -23,7 +27,7 @@ internal sealed class SeriesHistory
     public void Add(double value)
     {
         if (Length == _buffer.Length && _buffer.Length < Capacity) Grow();
-        _buffer[_next] = value;
+        _buffer[_next] = (float)value;
         _next = (_next + 1) % _buffer.Length;
         if (Length < _buffer.Length) Length++;
     }
@@ -37,8 +41,8 @@ internal sealed class SeriesHistory
     /// <summary>Doubles the buffer (up to the capacity), oldest observation first.</summary>
     private void Grow()
     {
-        var grown = new double[Math.Min(Capacity, _buffer.Length * 2)];
-        for (var i = 0; i < Length; i++) grown[i] = this[i];
+        var grown = new float[Math.Min(Capacity, _buffer.Length * 2)];
+        for (var i = 0; i < Length; i++) grown[i] = (float)this[i];
         _buffer = grown;
         _next = Length;
     }
@@ -49,10 +53,14 @@ internal sealed class SeriesHistory
         _next = 0;
     }
 
-    public double[] ToArray()
+    public double[] ToArray() => ToArray(Length);
+
+    /// <summary>The newest <paramref name="newest"/> observations (at most all kept), oldest first.</summary>
+    public double[] ToArray(int newest)
     {
-        var copy = new double[Length];
-        for (var i = 0; i < Length; i++) copy[i] = this[i];
+        var count = Math.Clamp(newest, 0, Length);
+        var copy = new double[count];
+        for (var i = 0; i < count; i++) copy[i] = this[Length - count + i];
         return copy;
     }
 }

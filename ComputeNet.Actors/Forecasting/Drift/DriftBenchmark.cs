@@ -13,6 +13,7 @@ public sealed record DriftBenchmarkResult(
     double DoublingMedianDelayIntervals,
     int Injections,
     double UntouchedSeriesDays,
+    int NoOpInjections,
     IReadOnlyList<InjectedStep> Steps)
 {
     public string ToJson() => JsonSerializer.Serialize(new
@@ -24,6 +25,7 @@ public sealed record DriftBenchmarkResult(
         doubling_median_delay_intervals = DoublingMedianDelayIntervals,
         injections = Injections,
         untouched_series_days = UntouchedSeriesDays,
+        no_op_injections_skipped = NoOpInjections,
     }, new JsonSerializerOptions { WriteIndented = true });
 }
 
@@ -59,6 +61,7 @@ public static class DriftBenchmark
         options ??= new DriftBenchmarkOptions();
         var steps = new List<InjectedStep>();
         long falseAlarms = 0;
+        var noOpInjections = 0;
         var seriesDays = 0.0;
 
         foreach (var trace in series)
@@ -71,8 +74,12 @@ public static class DriftBenchmark
 
             for (var change = options.LeadIntervals; change + options.DetectionWindowIntervals < available.Length; change += options.InjectionSpacingIntervals)
             {
-                steps.Add(Inject(trace.Name, "drop", available, change, options.DropFactor, DriftDirection.Down, options));
-                steps.Add(Inject(trace.Name, "double", latencyLike, change, options.LatencyFactor, DriftDirection.Up, options));
+                // Scaling a series that sits at zero injects nothing (e.g. a VM using all of its CPU has no available
+                // capacity to lose): such points are counted apart, not scored as missed steps.
+                if (IsFlatZero(available, change, options)) noOpInjections++;
+                else steps.Add(Inject(trace.Name, "drop", available, change, options.DropFactor, DriftDirection.Down, options));
+                if (IsFlatZero(latencyLike, change, options)) noOpInjections++;
+                else steps.Add(Inject(trace.Name, "double", latencyLike, change, options.LatencyFactor, DriftDirection.Up, options));
             }
         }
 
@@ -86,6 +93,7 @@ public static class DriftBenchmark
             MedianDelay(doublings),
             drops.Length,
             seriesDays,
+            noOpInjections,
             steps);
     }
 
@@ -113,6 +121,14 @@ public static class DriftBenchmark
             return new InjectedStep(name, kind, change, t, t - change <= options.DetectionWindowIntervals);
         }
         return new InjectedStep(name, kind, change, null, false);
+    }
+
+    /// <summary>True when the series is zero over the step's window (the change point and the detection window after it).</summary>
+    private static bool IsFlatZero(double[] values, int change, DriftBenchmarkOptions options)
+    {
+        for (var t = change; t <= Math.Min(values.Length - 1, change + options.DetectionWindowIntervals); t++)
+            if (values[t] != 0) return false;
+        return true;
     }
 
     private static double Rate(InjectedStep[] steps) => steps.Length == 0 ? double.NaN : steps.Count(s => s.DetectedInTime) / (double)steps.Length;

@@ -207,4 +207,30 @@ public sealed class ForecastModelTests
         model.Refit();
         model.Forecast([1])[0].Point.ShouldBe(50, 0.5);
     }
+
+    [Fact]
+    public void Candidates_reading_the_adaptive_forecasters_shared_history_forecast_as_they_would_alone()
+    {
+        var series = SyntheticSeries.NoisySine(3 * Day, Day, level: 50, amplitude: 20, noise: 2, seed: 5);
+        // No scheduled refits within the series: the adaptive forecaster fits each candidate once, when its history allows.
+        var options = new AdaptiveForecasterOptions { Model = Options, RefitEveryIntervals = 100 * Day };
+        var adaptive = new AdaptiveForecaster(options);
+        var alone = AdaptiveForecaster.DefaultCandidates(options);
+        foreach (var value in series)
+        {
+            adaptive.Update(value);
+            foreach (var model in alone)
+            {
+                model.Update(value);
+                if (model.Count == model.MinimumHistory) model.Refit();
+            }
+        }
+        foreach (var (shared, own) in adaptive.Candidates.Zip(alone))
+        {
+            shared.Refit();
+            own.Refit();
+            shared.HistoryIntervals.ShouldBe(own.HistoryIntervals);
+            shared.Forecast(Horizons).Select(f => f.Point).ShouldBe(own.Forecast(Horizons).Select(f => f.Point), shared.Name);
+        }
+    }
 }

@@ -117,4 +117,21 @@ public sealed class LiveForecasterTests
             });
         }).QuickCheckThrowOnFailure();
     }
+
+    [Fact]
+    public void A_fresh_node_forecaster_allocates_under_20_KiB()
+    {
+        // 10,000 nodes must fit the ingest memory budget: candidate models share one history per metric and
+        // allocate their rolling-origin bookkeeping only once they can forecast on their own terms.
+        LiveMetric[] nodeMetrics = [new("cpu_available_cores", 0, 16), new("memory_available_gb", 0, 64), new("gpu_available", 0, 1)];
+        var settings = new LiveForecastSettings();
+        _ = new LiveForecaster(nodeMetrics, settings); // JIT and static initialisers outside the measurement
+        const int Count = 1000;
+        var kept = new LiveForecaster[Count];
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Count; i++) kept[i] = new LiveForecaster(nodeMetrics, settings);
+        var perForecaster = (GC.GetAllocatedBytesForCurrentThread() - before) / Count;
+        GC.KeepAlive(kept);
+        perForecaster.ShouldBeLessThan(20 * 1024);
+    }
 }
