@@ -95,7 +95,7 @@ public static class IngestBench
 
             Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, checkpoint, commit of {records} records ...");
             cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var (pipelineSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, generator, records);
+            var (pipelineSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, db, generator, records);
             var cpuPipeline = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 
             long applied = 0;
@@ -230,11 +230,12 @@ public static class IngestBench
     }
 
     private static async Task<(double Seconds, long DeadLettered)> Pipeline(
-        EmbeddedKafka kafka, ActorSystem system, IActorRef region, IActorRef topology, TopicNames topics, RecordGenerator generator, int records)
+        EmbeddedKafka kafka, ActorSystem system, IActorRef region, IActorRef topology, TopicNames topics, PersistenceSetup.Resolved db,
+        RecordGenerator generator, int records)
     {
         var connection = new KafkaConnection(kafka.DirectBootstrapServers);
         using var publisher = new KafkaPublisher(new ProducerSettings(connection));
-        var settings = new TelemetrySettings(topics, TimeSpan.FromSeconds(60));
+        var settings = TelemetryService.PipelineSettings(new ComputeNetOptions { Kafka = { Topics = topics } }, db);
         var handler = new TelemetryHandler(region, topology, publisher, settings, TimeProvider.System);
         var committed = new Dictionary<TopicPartition, long>();
         var allCommitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
