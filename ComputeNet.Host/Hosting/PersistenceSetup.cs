@@ -82,8 +82,8 @@ public static class PersistenceSetup
 
     /// <summary>
     /// SQLite has one writer at a time: concurrent batch writers only wait on each other's locks (and time out
-    /// under thousands of nodes), so it gets one writer with large batches, and a write queue that holds a whole
-    /// fleet's first window (the plugin's 5,000 rejects the rest); PostgreSQL keeps the plugin defaults.
+    /// under thousands of nodes), so it gets one writer with large batches, and a write queue of 50,000 entries instead
+    /// of 5,000 (a 10,000-node fleet's first window plus a checkpoint could exceed that); PostgreSQL keeps the plugin defaults.
     /// </summary>
     private static string WriterTuning(Resolved db) =>
         db.ProviderName == "SQLite.MS" ? "parallelism = 1\n              batch-size = 1000\n              buffer-size = 50000" : "";
