@@ -74,13 +74,19 @@ public sealed record ForecastCheckpoint(
             replace ? live.History : live.History.Skip((int)Math.Max(0, live.History.Count - closedSinceLast)).ToArray(), historyLimit, replace);
 }
 
-/// <summary>Checkpoints append to histories that keep only their latest entries.</summary>
+/// <summary>Checkpoints and windows append to histories that keep only their latest entries.</summary>
 internal static class BoundedHistory
 {
+    /// <summary>The latest <paramref name="limit"/> entries of kept followed by added, copied once (this runs per node per window).</summary>
     public static T[] Extend<T>(IReadOnlyList<T> kept, IReadOnlyList<T> added, int limit)
     {
-        var history = kept.Concat(added).ToArray();
-        return history.Length > limit ? history[^limit..] : history;
+        var length = Math.Min(limit, kept.Count + added.Count);
+        var history = new T[length];
+        var fromAdded = Math.Min(length, added.Count);
+        var fromKept = length - fromAdded;
+        for (var i = 0; i < fromKept; i++) history[i] = kept[kept.Count - fromKept + i];
+        for (var i = 0; i < fromAdded; i++) history[fromKept + i] = added[added.Count - fromAdded + i];
+        return history;
     }
 }
 

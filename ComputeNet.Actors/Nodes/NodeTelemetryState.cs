@@ -77,9 +77,7 @@ public static class NodeTelemetryFold
         if (applied.Count == 0) return new TelemetryFoldResult(state, 0, duplicates, rejections);
 
         var window = Aggregate(applied);
-        var history = state.History.Count >= historyLimit
-            ? state.History.Skip(state.History.Count - historyLimit + 1).Append(window).ToArray()
-            : state.History.Append(window).ToArray();
+        var history = BoundedHistory.Extend(state.History, [window], historyLimit);
         var next = new NodeTelemetryState(highest, state.AppliedSamples + applied.Count, applied[^1], history);
         return new TelemetryFoldResult(next, applied.Count, duplicates, rejections) { AppliedSamples = applied };
     }

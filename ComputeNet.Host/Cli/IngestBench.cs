@@ -39,6 +39,9 @@ public static class IngestBench
         long RecordsDeadLettered,
         double BaselineSeconds,
         double PipelineSeconds,
+        double BaselineCpuUsPerRecord,
+        double PipelineCpuUsPerRecord,
+        double LoadAverage,
         string Persistence);
 
     public static async Task<object> RunAsync(CliArgs args)
@@ -86,10 +89,14 @@ public static class IngestBench
             var generator = new RecordGenerator(tokens);
 
             Console.Error.WriteLine($"baseline: plain consume + parse of {records} records ...");
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var baseline = await Baseline(kafka, "bench.baseline", new RecordGenerator(tokens), records);
+            var cpuBaseline = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 
             Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, checkpoint, commit of {records} records ...");
-            var (pipelineSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, generator, records);
+            cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var (pipelineSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, db, generator, records);
+            var cpuPipeline = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 
             long applied = 0;
             foreach (var chunk in tokens.Keys.Chunk(500))
@@ -103,13 +110,27 @@ public static class IngestBench
             var pipelineRate = records / pipelineSeconds;
             return new Figures(nodes, records, Math.Round(baselineRate), Math.Round(pipelineRate), Math.Round(pipelineRate / baselineRate, 3),
                 Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1), records - applied, deadLettered,
-                Math.Round(baseline, 2), Math.Round(pipelineSeconds, 2), persistence == "sqlite" ? "sqlite (telemetry journal at every checkpoint)" : "in-memory");
+                Math.Round(baseline, 2), Math.Round(pipelineSeconds, 2),
+                Math.Round(cpuBaseline.TotalMicroseconds / records, 1), Math.Round(cpuPipeline.TotalMicroseconds / records, 1), LoadAverage(), persistence == "sqlite" ? "sqlite (telemetry journal at every checkpoint)" : "in-memory");
         }
         finally
         {
             await host.StopAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try { Directory.Delete(data, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>The machine's one-minute load average (Linux), so a figure can be read against how busy the machine was; -1 elsewhere.</summary>
+    private static double LoadAverage()
+    {
+        try
+        {
+            return double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return -1;
         }
     }
 
@@ -209,11 +230,12 @@ public static class IngestBench
     }
 
     private static async Task<(double Seconds, long DeadLettered)> Pipeline(
-        EmbeddedKafka kafka, ActorSystem system, IActorRef region, IActorRef topology, TopicNames topics, RecordGenerator generator, int records)
+        EmbeddedKafka kafka, ActorSystem system, IActorRef region, IActorRef topology, TopicNames topics, PersistenceSetup.Resolved db,
+        RecordGenerator generator, int records)
     {
         var connection = new KafkaConnection(kafka.DirectBootstrapServers);
         using var publisher = new KafkaPublisher(new ProducerSettings(connection));
-        var settings = new TelemetrySettings(topics, TimeSpan.FromSeconds(60));
+        var settings = TelemetryService.PipelineSettings(new ComputeNetOptions { Kafka = { Topics = topics } }, db);
         var handler = new TelemetryHandler(region, topology, publisher, settings, TimeProvider.System);
         var committed = new Dictionary<TopicPartition, long>();
         var allCommitted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -70,8 +70,8 @@ public sealed class TelemetryOptions
     /// <summary>Tumbling window: samples are grouped per node/link and applied at least this often.</summary>
     public int AggregationIntervalMs { get; set; } = 1000;
 
-    /// <summary>A window closes early at this many records (bounds the stream's memory).</summary>
-    public int MaxRecordsPerWindow { get; set; } = 20_000;
+    /// <summary>A window closes early at this many records (bounds the stream's memory); see <see cref="ComputeNet.Streams.Telemetry.TelemetrySettings.MaxRecordsPerWindow"/>.</summary>
+    public int MaxRecordsPerWindow { get; set; } = 100_000;
 
     /// <summary>How often applied telemetry is snapshotted and its offsets committed.</summary>
     public int CheckpointIntervalMs { get; set; } = 2000;

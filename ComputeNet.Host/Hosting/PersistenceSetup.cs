@@ -8,7 +8,15 @@ namespace ComputeNet.Host.Hosting;
 /// </summary>
 public static class PersistenceSetup
 {
-    public sealed record Resolved(string ProviderName, string ConnectionString, string Description);
+    public sealed record Resolved(string ProviderName, string ConnectionString, string Description)
+    {
+        /// <summary>
+        /// How long one journal write may take (the journal's circuit-breaker call timeout). SQLite has one writer: when
+        /// 10,000 nodes come up in the same window their events queue behind each other for longer than Akka's default
+        /// 10 s, and a timed-out write stops the node. Whoever waits on persisted effects waits longer than this.
+        /// </summary>
+        public TimeSpan WriteTimeout => ProviderName == "SQLite.MS" ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(10);
+    }
 
     public static Resolved Resolve(PersistenceOptions options, string dataDir)
     {
@@ -68,6 +76,7 @@ public static class PersistenceSetup
               auto-initialize = true
               event-adapters { tagger = "ComputeNet.Actors.Persistence.EventTagger, ComputeNet.Actors" }
               event-adapter-bindings { "ComputeNet.Actors.Persistence.IComputeNetEvent, ComputeNet.Actors" = tagger }
+              circuit-breaker.call-timeout = {{(int)db.WriteTimeout.TotalSeconds}}s
               {{WriterTuning(db)}}
             }
           }
@@ -89,10 +98,11 @@ public static class PersistenceSetup
 
     /// <summary>
     /// SQLite has one writer at a time: concurrent batch writers only wait on each other's locks (and time out
-    /// under thousands of nodes), so it gets one writer with large batches; PostgreSQL keeps the plugin defaults.
+    /// under thousands of nodes), so it gets one writer with large batches, and a write queue of 50,000 entries instead
+    /// of 5,000 (a 10,000-node fleet's first window plus a checkpoint could exceed that); PostgreSQL keeps the plugin defaults.
     /// </summary>
     private static string WriterTuning(Resolved db) =>
-        db.ProviderName == "SQLite.MS" ? "parallelism = 1\n              batch-size = 1000" : "";
+        db.ProviderName == "SQLite.MS" ? "parallelism = 1\n              batch-size = 1000\n              buffer-size = 50000" : "";
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 

@@ -20,6 +20,7 @@ public sealed class TelemetryService(
     IRequiredActor<NodeDirectory> directory,
     KafkaEndpoint kafka,
     ComputeNetOptions options,
+    PersistenceSetup.Resolved db,
     ILogger<TelemetryService> log) : IHostedService
 {
     private static readonly Meter Meter = new("ComputeNet.Telemetry.Host");
@@ -43,8 +44,9 @@ public sealed class TelemetryService(
     public static TopologyActorSettings TopologySettings(ComputeNetOptions options) =>
         new() { SilenceTimeout = TimeSpan.FromMilliseconds(options.Telemetry.SilenceTimeoutMs), Forecast = options.Forecast.ToSettings() };
 
-    public static TelemetrySettings PipelineSettings(ComputeNetOptions options) =>
-        new(options.Kafka.Topics, TimeSpan.FromSeconds(15))
+    /// <summary>A window or checkpoint may wait for journal writes, so the stream waits longer than one write may take.</summary>
+    public static TelemetrySettings PipelineSettings(ComputeNetOptions options, PersistenceSetup.Resolved db) =>
+        new(options.Kafka.Topics, db.WriteTimeout + TimeSpan.FromSeconds(15))
         {
             Limits = new TelemetryLimits
             {
@@ -62,7 +64,7 @@ public sealed class TelemetryService(
         var region = await nodeRegion.GetAsync(cancellationToken);
         var topologyActor = await topology.GetAsync(cancellationToken);
         _publisher = new KafkaPublisher(new ProducerSettings(kafka.Connection) { ClientId = "computenet-telemetry" });
-        var settings = PipelineSettings(options);
+        var settings = PipelineSettings(options, db);
         var handler = new TelemetryHandler(region, topologyActor, _publisher, settings, TimeProvider.System);
         var consumer = new ConsumerSettings(kafka.Connection, options.Kafka.GroupId + "-telemetry")
         {

@@ -16,8 +16,12 @@ public sealed record TelemetrySettings(TopicNames Topics, TimeSpan AskTimeout)
     /// <summary>The tumbling aggregation interval: windows close at least this often.</summary>
     public TimeSpan AggregationInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>A window closes early at this many records: the bound on what the stream holds in memory.</summary>
-    public int MaxRecordsPerWindow { get; init; } = 20_000;
+    /// <summary>
+    /// A window closes early at this many records: the bound on what the stream holds in memory. While one window is
+    /// applied the next one fills, so under a backlog windows grow towards this bound and each node's message carries
+    /// more samples; the cost per record then falls as the load rises, instead of one message per node and record.
+    /// </summary>
+    public int MaxRecordsPerWindow { get; init; } = 100_000;
 
     /// <summary>How often applied telemetry is made durable (snapshots) and its offsets committed.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(2);
@@ -85,9 +89,11 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
         var deadLetters = new List<Task>();
         foreach (var (message, reason) in window.Invalid) deadLetters.Add(DeadLetter(message, reason));
 
-        var nodeTasks = window.Nodes.Select(ApplyNodeBatch).ToList();
+        var nodeTask = BatchAsk.AskAll<NodeCommands.RecordNodeTelemetry, NodeTelemetryRecorded>(nodeRegion,
+            window.Nodes.Select(batch => new NodeCommands.RecordNodeTelemetry(batch.NodeId, batch.AgentToken, batch.Samples)).ToArray(),
+            command => command.NodeId, reply => reply.NodeId, settings.AskTimeout);
         var linkTasks = window.Links.Select(ApplyLinkBatch).ToList();
-        var nodeResults = await Task.WhenAll(nodeTasks);
+        var nodeResults = await nodeTask;
         var linkResults = await Task.WhenAll(linkTasks);
 
         var highest = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -116,9 +122,6 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
         Interlocked.Increment(ref _windows);
         return new WindowApplied(highest, topologyTouched, LastOffsets(window), window.Records);
     }
-
-    private Task<NodeTelemetryRecorded> ApplyNodeBatch(NodeBatch<CommittableMessage> batch) =>
-        nodeRegion.Ask<NodeTelemetryRecorded>(new NodeCommands.RecordNodeTelemetry(batch.NodeId, batch.AgentToken, batch.Samples), settings.AskTimeout);
 
     private async Task<(int Applied, int Duplicates, IReadOnlyList<(CommittableMessage, string)> Rejections)> ApplyLinkBatch(LinkBatch<CommittableMessage> batch)
     {

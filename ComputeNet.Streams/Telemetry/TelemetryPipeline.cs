@@ -67,9 +67,12 @@ public static class TelemetryPipeline
     private static async Task<IReadOnlyList<CommittableOffset>> Checkpoint(
         PendingCheckpoint pending, IActorRef nodeRegion, IActorRef topology, TimeSpan timeout)
     {
-        var checkpoints = pending.NodesHighestSeq
-            .Select(pair => (Task)nodeRegion.Ask<NodeReplies.TelemetryCheckpointed>(new NodeCommands.CheckpointTelemetry(pair.Key, pair.Value), timeout))
-            .ToList();
+        var checkpoints = new List<Task>
+        {
+            BatchAsk.AskAll<NodeCommands.CheckpointTelemetry, NodeReplies.TelemetryCheckpointed>(nodeRegion,
+                pending.NodesHighestSeq.Select(pair => new NodeCommands.CheckpointTelemetry(pair.Key, pair.Value)).ToArray(),
+                command => command.NodeId, reply => reply.NodeId, timeout),
+        };
         if (pending.TopologyTouched)
             checkpoints.Add(topology.Ask<TopologyReplies.TopologyCheckpointed>(new TopologyCommands.CheckpointTopology(), timeout));
         await Task.WhenAll(checkpoints);
