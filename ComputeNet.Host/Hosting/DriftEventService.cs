@@ -1,14 +1,16 @@
 using Akka.Actor;
+using ComputeNet.Actors.Persistence;
 using ComputeNet.Streams.Events;
 using ComputeNet.Streams.Kafka;
 
 namespace ComputeNet.Host.Hosting;
 
-/// <summary>Publishes persisted drift events on the events topic for the life of the host (see <see cref="DriftEventPublisher"/>).</summary>
+/// <summary>Publishes persisted drift and adjustment events on the events topic for the life of the host (see <see cref="DriftEventPublisher"/>).</summary>
 public sealed class DriftEventService(ActorSystem system, KafkaEndpoint kafka, ComputeNetOptions options, ILogger<DriftEventService> log) : IHostedService
 {
     private KafkaPublisher? _publisher;
     private IActorRef? _actor;
+    private IActorRef? _adjustments;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -16,13 +18,16 @@ public sealed class DriftEventService(ActorSystem system, KafkaEndpoint kafka, C
             .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
         _publisher = new KafkaPublisher(new ProducerSettings(kafka.Connection) { ClientId = "computenet-events" });
         _actor = system.ActorOf(DriftEventPublisher.Props(readJournal, _publisher, options.Kafka.Topics.Events), DriftEventPublisher.Id);
-        log.LogInformation("Publishing drift events on {Topic}", options.Kafka.Topics.Events);
+        _adjustments = system.ActorOf(DriftEventPublisher.Props(readJournal, _publisher, options.Kafka.Topics.Events, EventTags.Adjustment,
+            DriftEventPublisher.AdjustmentId), DriftEventPublisher.AdjustmentId);
+        log.LogInformation("Publishing drift and adjustment events on {Topic}", options.Kafka.Topics.Events);
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_actor is not null) await _actor.GracefulStop(TimeSpan.FromSeconds(5));
+        if (_adjustments is not null) await _adjustments.GracefulStop(TimeSpan.FromSeconds(5));
         _publisher?.Dispose();
     }
 }
