@@ -59,7 +59,6 @@ public sealed record AppState(
             $"objective {e.ObjectiveBefore:0.####} → {e.ObjectiveAfter:0.####}") with
         {
             Migration = new AppMigrationState(e.MigrationId, e.Trigger, e.Moves, e.NewDecision, MigrationStep.Started, []),
-            Degradation = null,
         },
         AppAdjustmentEvents.MigrationReserved e when Migration is { } m && m.MigrationId == e.MigrationId =>
             this with { Migration = m with { Step = MigrationStep.Reserved } },

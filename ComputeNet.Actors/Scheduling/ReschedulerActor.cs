@@ -48,6 +48,7 @@ public static class ReschedulerProtocol
     /// <summary>Answered with <see cref="ReschedulerStatus"/>.</summary>
     public sealed record GetReschedulerStatus;
 
+    /// <param name="Assessments">reviews completed (every affected app told).</param>
     public sealed record ReschedulerStatus(long Offset, int Assessments, int Adjustments, int Degradations, string? LastTrigger);
 }
 
@@ -131,6 +132,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
         Command<Told>(told =>
         {
             _assessing = false;
+            _assessments++;
             _adjustments += told.Adjusted;
             _degradations += told.Degraded;
             if (told.Offset > _offset)
@@ -178,7 +180,6 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
     {
         if (_assessing || _pendingTriggers.Count == 0) return;
         _assessing = true;
-        _assessments++;
         var triggers = _pendingTriggers.Distinct().ToList();
         var trigger = triggers.Count <= 3 ? string.Join(", ", triggers) : $"{string.Join(", ", triggers.Take(3))} and {triggers.Count - 3} more";
         _pendingTriggers.Clear();

@@ -66,6 +66,10 @@ public sealed class RuntimeAdjustmentFlowTests : IDisposable
     private static Dictionary<string, string> Where(AppSchedulingReplies.AppPlanView plan) =>
         plan.Decision!.Subtasks.ToDictionary(s => s.SubtaskId, s => s.NodeId);
 
+    /// <summary>The worker's subtask: anti-affinity keeps it off the front end's access node edge-0.</summary>
+    private static (string SubtaskId, string NodeId) Worker(AppSchedulingReplies.AppPlanView plan) =>
+        plan.Decision!.Subtasks.Where(s => s.NodeId != "edge-0").Select(s => (s.SubtaskId, s.NodeId)).Single();
+
     [Fact]
     public async Task A_dead_node_moves_every_subtask_it_ran_make_before_break_and_nothing_else_and_ledgers_stay_exact()
     {
@@ -114,6 +118,92 @@ public sealed class RuntimeAdjustmentFlowTests : IDisposable
         stopAt.ShouldBeGreaterThan(deployAt);
 
         await AssertLedgersMatchPlacements(harness, nodes.Select(n => n.NodeId), apps);
+    }
+
+    [Fact]
+    public async Task An_oscillating_link_moves_the_worker_once_and_never_back_while_the_ping_pong_window_lasts()
+    {
+        await using var harness = await SchedulingHarness.StartAsync(_dir.Path, rescheduler: Immediate());
+        await harness.RegisterAsync(Enumerable.Range(0, 3).Select(i => SchedulingHarness.Node($"edge-{i}")));
+        var seq = 0L;
+        async Task Latency(string dst, double latencyMs)
+        {
+            seq++;
+            await harness.Topology.Ask<TopologyReplies.LinkTelemetryRecorded>(new TopologyCommands.RecordLinkTelemetry("edge-0", dst, "edge-0",
+                [new LinkSample(seq, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 10_000, 9_000, latencyMs, 0, true)]), Timeout);
+        }
+        await Latency("edge-1", 2);
+        await Latency("edge-2", 3);
+        await Submit(harness, "app-osc", App("osc", workerCores: 2, transferDelayMs: 10));
+        var (worker, first) = Worker(await harness.WaitFor("app-osc", 60, AppLifecycle.Running));
+        var other = first == "edge-1" ? "edge-2" : "edge-1";
+
+        for (var round = 0; round < 3; round++)
+        {
+            // The worker's first node slows down past the 10 ms budget while the other one is fast ...
+            await Latency(first, 50);
+            await Latency(other, 3);
+            await Review(harness, $"round {round}: {first} slow", "app-osc");
+            if (round == 0)
+                await Eventually.GetAsync(async () => await harness.PlanOf("app-osc") is { Lifecycle: AppLifecycle.Running } p && Where(p)[worker] == other ? p : null);
+            // ... then the other way round: moving back would be ping-pong.
+            await Latency(first, 2);
+            await Latency(other, 50);
+            await Review(harness, $"round {round}: {other} slow", "app-osc");
+            Where(await harness.PlanOf("app-osc"))[worker].ShouldBe(other, $"round {round}: the worker must not return to {first}");
+        }
+
+        var events = await harness.EventsOf(PersistenceIds.App("app-osc"));
+        events.OfType<AppRescheduled>().ShouldHaveSingleItem().Moves.ShouldHaveSingleItem().ToNodeId.ShouldBe(other);
+        var degraded = events.OfType<AppDegraded>().ToList();
+        degraded.Count.ShouldBeGreaterThan(0, "held on its only other node, the app reports what it cannot meet");
+        degraded.ShouldAllBe(d => d.Constraint == nameof(ConstraintKind.TransferDelay));
+        events.OfType<AppDegradationCleared>().Count().ShouldBeGreaterThan(0, "the slow link recovers every other step");
+    }
+
+    [Fact]
+    public async Task With_no_feasible_placement_the_app_degrades_explicitly_keeps_its_placement_and_recovers_when_a_node_arrives()
+    {
+        await using var harness = await SchedulingHarness.StartAsync(_dir.Path, rescheduler: Immediate(check: TimeSpan.FromSeconds(1)));
+        await harness.RegisterAsync([SchedulingHarness.Node("edge-0"), SchedulingHarness.Node("edge-1"), SchedulingHarness.Node("edge-2", cpuCores: 2)]);
+        await Submit(harness, "app-big", App("big", workerCores: 4));
+        var (worker, node) = Worker(await harness.WaitFor("app-big", 60, AppLifecycle.Running));
+        node.ShouldBe("edge-1");
+
+        await harness.Nodes.Ask<object>(new NodeCommands.DeregisterNode("edge-1"), Timeout);
+        var degraded = await Eventually.GetAsync(async () =>
+            (await harness.EventsOf(PersistenceIds.App("app-big"))).OfType<AppDegraded>().FirstOrDefault(), seconds: 60);
+        degraded.SubtaskId.ShouldBe(worker);
+        degraded.Trigger.ShouldMatch("node-deregistered edge-1|periodic check");
+        degraded.Reason.ShouldNotBeNullOrWhiteSpace();
+        var kept = await harness.PlanOf("app-big");
+        kept.Lifecycle.ShouldBe(AppLifecycle.Running);
+        Where(kept)[worker].ShouldBe("edge-1", "the current placement is kept as the best partial service");
+        kept.History[^1].Reason.ShouldContain("degraded");
+
+        await harness.RegisterAsync([SchedulingHarness.Node("edge-3")]);
+        // A new node is no drift event: the periodic check retries the degraded app.
+        var recovered = await Eventually.GetAsync(async () =>
+            await harness.PlanOf("app-big") is { Lifecycle: AppLifecycle.Running } p && Where(p)[worker] == "edge-3" ? p : null, seconds: 60);
+        recovered.Decision!.Subtasks.Count(s => s.NodeId == "edge-0").ShouldBe(1, "the front end stays on the access node");
+        var events = await harness.EventsOf(PersistenceIds.App("app-big"));
+        events.OfType<AppDegradationCleared>().ShouldHaveSingleItem();
+        events.OfType<MigrationCompleted>().ShouldHaveSingleItem();
+        await AssertLedgersMatchPlacements(harness, ["edge-0", "edge-1", "edge-2", "edge-3"], ["app-big"]);
+    }
+
+    /// <summary>Asks the rescheduler for a review and waits until it has told the apps.</summary>
+    private static async Task Review(SchedulingHarness harness, string trigger, string appId)
+    {
+        var before = await harness.Rescheduler.Ask<ReschedulerProtocol.ReschedulerStatus>(new ReschedulerProtocol.GetReschedulerStatus(), Timeout);
+        harness.Rescheduler.Tell(new ReschedulerProtocol.ReviewNow(trigger));
+        await Eventually.GetAsync(async () =>
+        {
+            var status = await harness.Rescheduler.Ask<ReschedulerProtocol.ReschedulerStatus>(new ReschedulerProtocol.GetReschedulerStatus(), Timeout);
+            return status.Assessments > before.Assessments && status.LastTrigger?.Contains(trigger) == true ? status : null;
+        });
+        // Let a migration the review started finish (the recording agents answer at once).
+        await harness.WaitFor(appId, 30, AppLifecycle.Running);
     }
 
     /// <summary>Every node's committed allocations are exactly the running apps' placements, and no reservation is left open.</summary>
