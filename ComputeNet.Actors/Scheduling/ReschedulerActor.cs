@@ -64,6 +64,8 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
 {
     public const string Id = "rescheduler";
 
+    private const string HeldSuffix = " (held back by the stability policy until now)";
+
     private sealed record StreamInit;
     private sealed record StreamAck;
     private sealed record StreamDone(Exception? Cause);
@@ -199,7 +201,8 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             _log.Warning("{0} runs degraded: {1} of {2} cannot be met ({3})", degradation.AppId, degradation.Constraint, degradation.SubtaskId, degradation.Reason);
         if (round.RetryAt is { } retryAt)
         {
-            _pendingTriggers.Add("held back by the stability policy, now due");
+            // The apps held back keep what triggered them.
+            _pendingTriggers.Add(loaded.Trigger.EndsWith(HeldSuffix, StringComparison.Ordinal) ? loaded.Trigger : loaded.Trigger + HeldSuffix);
             Timers.StartSingleTimer(nameof(AssessNow), new AssessNow(), retryAt - now > TimeSpan.Zero ? retryAt - now : TimeSpan.Zero);
         }
 

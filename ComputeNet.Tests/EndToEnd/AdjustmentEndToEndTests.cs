@@ -183,7 +183,7 @@ public sealed class AdjustmentEndToEndTests
             var records = await Kcat.ConsumeAllAsync(kafka.BootstrapServers, "computenet.events");
             return records.Any(r => r.Contains("\"app-migration-completed\"")) ? records : null;
         }, seconds: 30);
-        var parsed = events.Select(r => JsonNode.Parse(r[(r.IndexOf('|') + 1)..])!).ToList();
+        var parsed = events.Select(r => JsonNode.Parse(r[r.IndexOf('{')..])!).ToList(); // link keys hold '|' themselves
         var drifted = parsed.Single(e => e["type"]!.GetValue<string>() == "link-drifted");
         drifted["entity"]!.GetValue<string>().ShouldContain(slowNode);
         drifted["event"]!["metric"]!.GetValue<string>().ShouldBe("latency_ms");
