@@ -229,4 +229,54 @@ public sealed class AdjustmentEndToEndTests
         newLedger["allocations"]!.AsArray().ShouldContain(a => a!["subtaskId"]!.GetValue<string>() == worker && a["appId"]!.GetValue<string>() == appId);
         newLedger["reservations"]!.AsArray().Count.ShouldBe(0);
     }
+
+    [Fact]
+    public async Task A_host_killed_mid_migration_completes_it_after_restart_and_every_ledger_holds_exactly_the_placement()
+    {
+        Kcat.Require();
+        using var data = new TempDirectory("computenet-e2e-adjust-crash");
+        using var kafka = KcatFleet.StartBroker();
+        var apiPort = HostProcess.FreePort();
+        var (started, tokens, start) = await StartFleet(kafka, data.Path, apiPort);
+        string appId, worker, slowNode;
+        Dictionary<string, string> before;
+        await using (var host = started)
+        {
+            // The agents never answer a migration's deploy: the host is killed while it waits for that ack.
+            await using var agents = new SimulatedAgents(kafka.BootstrapServers, tokens, holdBack: c => c is DeploySubtask d && d.DeploymentId.Contains(":m"));
+            appId = await Submit(host, data.Path);
+            before = Placement(await WaitFor(host, appId, "running"));
+            worker = SubtaskOf(agents, appId, "worker");
+            slowNode = before[worker];
+            await ReportLinks(kafka.BootstrapServers, tokens["edge-a"], start, BaselineIntervals, SlowIntervals, slow: slowNode, slowMs: 2 * BudgetMs);
+
+            await WaitFor(host, appId, "adjusting", seconds: 90);
+            // The new node has committed the worker's capacity and its deploy command is out: mid-migration.
+            await Eventually.GetAsync(async () => agents.Received.OfType<DeploySubtask>().FirstOrDefault(d => d.DeploymentId.Contains(":m")), seconds: 30);
+            await host.KillAsync();
+        }
+
+        await using var restarted = await HostProcess.StartAsync(data.Path, apiPort, null, HostArgs(kafka.BootstrapServers));
+        await using var healed = new SimulatedAgents(kafka.BootstrapServers, tokens);
+        var after = Placement(await WaitFor(restarted, appId, "running", seconds: 90, and: p => Placement(p)[worker] != slowNode));
+        foreach (var (subtask, node) in before)
+            if (subtask != worker) after[subtask].ShouldBe(node);
+
+        // Capacity accounting is exact on every node: the app's allocations are its placement, nothing stays reserved.
+        await Eventually.GetAsync(async () =>
+        {
+            foreach (var node in Nodes)
+            {
+                var ledger = await restarted.GetJsonAsync<JsonObject>($"/api/nodes/{node}/capacity");
+                var held = ledger["allocations"]!.AsArray().Where(a => a!["appId"]!.GetValue<string>() == appId)
+                    .Select(a => a!["subtaskId"]!.GetValue<string>()).Order().ToList();
+                var placed = after.Where(p => p.Value == node).Select(p => p.Key).Order().ToList();
+                if (!held.SequenceEqual(placed) || ledger["reservations"]!.AsArray().Count > 0) return null;
+            }
+            return "exact";
+        }, seconds: 60);
+        var history = (await restarted.GetJsonAsync<JsonObject>($"/api/apps/{appId}"))["history"]!.AsArray();
+        history.Count(h => h!["lifecycle"]!.GetValue<string>() == "adjusting").ShouldBe(1, "the migration resumed, it was not decided twice");
+        history[^1]!["reason"]!.GetValue<string>().ShouldContain("done");
+    }
 }
