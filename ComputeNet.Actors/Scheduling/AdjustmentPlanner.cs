@@ -145,11 +145,11 @@ public static class AdjustmentPlanner
             if (!indexById.TryGetValue(outlook.NodeId, out var v)) continue;
             var node = fleet.Nodes[v];
             if (node.Capacity.CpuCores <= 0) continue;
-            // The agent's reported use includes what runs there, so the forecast free compute plus the placed load is what placements may use.
-            var used = node.Used;
+            // The forecast free compute is what placements may use at the horizon: agents' reported use counts as load outside
+            // ComputeNet's placements (as the simulator's traces are). CPU and memory are forecast; storage and GPUs keep their capacity.
             nodeAvailable[v] = new Resources(
-                outlook.CpuAvailableCores is { } cpu ? Math.Min(node.Capacity.CpuCores, cpu + used.CpuCores) : node.Capacity.CpuCores,
-                outlook.MemoryAvailableGb is { } memory ? Math.Min(node.Capacity.MemoryGb, memory + used.MemoryGb) : node.Capacity.MemoryGb,
+                Math.Min(node.Capacity.CpuCores, outlook.CpuAvailableCores ?? node.Capacity.CpuCores),
+                Math.Min(node.Capacity.MemoryGb, outlook.MemoryAvailableGb ?? node.Capacity.MemoryGb),
                 node.Capacity.StorageGb,
                 node.Capacity.Gpus);
         }
