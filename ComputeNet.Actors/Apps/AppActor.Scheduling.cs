@@ -63,6 +63,8 @@ public sealed partial class AppActor
         Command<RetryPublish>(retry =>
         {
             if (retry.DeploymentId == Placement.DeploymentId && _state.Lifecycle == AppLifecycle.Deploying) PublishUndeployed();
+            else if (_state.Migration is { Step: MigrationStep.Reserved } migration && retry.DeploymentId == migration.MigrationId && !_rollingBack)
+                DeployNewInstances(migration);
         });
         Command<AcknowledgeDeployment>(Handle);
         Command<AckTimeout>(OnAckTimeout);
@@ -90,6 +92,9 @@ public sealed partial class AppActor
                 break;
             case AppLifecycle.Deploying:
                 PublishUndeployed();
+                break;
+            case AppLifecycle.Adjusting:
+                ContinueMigration();
                 break;
             case AppLifecycle.Stopped or AppLifecycle.Rejected when Placement.Decision is not null:
                 // The release may not have reached every node before the host stopped; releasing is idempotent.
@@ -217,25 +222,30 @@ public sealed partial class AppActor
         Timers.StartSingleTimer(AckTimer, new AckTimeout(deploymentId), _scheduling.Settings.Ack);
     }
 
-    private SubtaskDeployment Deployment(SubtaskPlacement placement, string deploymentId)
+    private SubtaskDeployment Deployment(SubtaskPlacement placement, string deploymentId, PlacementDecision? decision = null)
     {
         var (spec, decomposition) = _parsed ?? (null!, null!);
-        var cut = decomposition?.For(Placement.Decision!.Granularity);
+        var cut = decomposition?.For((decision ?? Placement.Decision!).Granularity);
         var subtask = cut?.Subtasks.FirstOrDefault(s => s.Id == placement.SubtaskId);
         var components = subtask?.ComponentIds
             .Select(id => new ComponentImage(id, spec.FindComponent(id)?.Image ?? ""))
             .ToList() ?? [];
-        var peers = cut?.SubtaskEdges
-            .Where(e => e.From == placement.SubtaskId || e.To == placement.SubtaskId)
-            .Select(e => e.From == placement.SubtaskId ? e.To : e.From)
-            .Distinct()
-            .Select(peer => new PeerEndpoint(peer, Placement.Decision!.For(peer)?.NodeId ?? ""))
-            .ToList() ?? [];
-        return new SubtaskDeployment(placement.NodeId, _state.AppId, deploymentId, placement.SubtaskId, components, placement.Demand, peers);
+        return new SubtaskDeployment(placement.NodeId, _state.AppId, deploymentId, placement.SubtaskId, components, placement.Demand,
+            PeersOf(placement.SubtaskId, decision ?? Placement.Decision!));
     }
+
+    /// <summary>The subtasks a subtask exchanges data with, and where <paramref name="decision"/> runs them.</summary>
+    private List<PeerEndpoint> PeersOf(string subtaskId, PlacementDecision decision) =>
+        _parsed?.Decomposition.For(decision.Granularity)?.SubtaskEdges
+            .Where(e => e.From == subtaskId || e.To == subtaskId)
+            .Select(e => e.From == subtaskId ? e.To : e.From)
+            .Distinct()
+            .Select(peer => new PeerEndpoint(peer, decision.For(peer)?.NodeId ?? ""))
+            .ToList() ?? [];
 
     private void Handle(AcknowledgeDeployment ack)
     {
+        if (HandleMigrationAck(ack)) return;
         var ignored = _state.Lifecycle is not (AppLifecycle.Deploying or AppLifecycle.Running) || ack.DeploymentId != Placement.DeploymentId
             ? $"ignored: deployment '{ack.DeploymentId}' is not the app's current deployment"
             : Placement.Decision!.For(ack.SubtaskId) is not { } placement

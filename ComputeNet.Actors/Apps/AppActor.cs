@@ -58,6 +58,7 @@ public sealed partial class AppActor : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(failure => _log.Warning(failure.Cause, "Deleting old snapshots of {0} failed", PersistenceId));
         RegisterSchedulingHandlers();
+        RegisterAdjustmentHandlers();
     }
 
     public override string PersistenceId { get; }

@@ -48,6 +48,8 @@ public sealed class AppDirectory : TagProjection
         AppSchedulingEvents.PlacementDecided => AppLifecycle.Planned,
         AppSchedulingEvents.DeploymentStarted => AppLifecycle.Deploying,
         AppSchedulingEvents.AppRunning => AppLifecycle.Running,
+        AppAdjustmentEvents.AppRescheduled => AppLifecycle.Adjusting,
+        AppAdjustmentEvents.MigrationCompleted or AppAdjustmentEvents.MigrationRolledBack => AppLifecycle.Running,
         _ => current,
     };
 }

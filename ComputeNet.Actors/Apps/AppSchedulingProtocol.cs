@@ -12,7 +12,11 @@ public static class AppSchedulingCommands
     /// <see cref="AppSchedulingReplies.DeploymentAckRecorded"/>; acks of an older deployment are ignored.
     /// </summary>
     public sealed record AcknowledgeDeployment(string AppId, string DeploymentId, string SubtaskId, string NodeId, bool Succeeded, string? Reason)
-        : IAppMessage, IComputeNetMessage;
+        : IAppMessage, IComputeNetMessage
+    {
+        /// <summary>Which command is acknowledged (<see cref="AgentCommandKinds"/>): a deploy unless said otherwise.</summary>
+        public string Command { get; init; } = AgentCommandKinds.Deploy;
+    }
 
     /// <summary>Answered with <see cref="AppSchedulingReplies.AppPlanView"/> or <see cref="AppReplies.AppNotFound"/>.</summary>
     public sealed record GetAppPlan(string AppId) : IAppMessage, IComputeNetMessage;

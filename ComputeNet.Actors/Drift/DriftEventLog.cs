@@ -36,10 +36,11 @@ public sealed class DriftEventLog : TagProjection
     public static Props Props(IEventsByTagQuery readJournal, int capacity = 1000) =>
         Akka.Actor.Props.Create(() => new DriftEventLog(readJournal, capacity));
 
-    /// <summary>A node id for node events, "src|dst" for link events.</summary>
+    /// <summary>A node id for node events, "src|dst" for link events, the app id for app events.</summary>
     public static string EntityOf(object @event) => @event switch
     {
         INodeEvent e => e.NodeId,
+        Apps.IAppEvent e => e.AppId,
         ITopologyEvent e => LinkKeys.Of(e.Src, e.Dst),
         _ => "",
     };

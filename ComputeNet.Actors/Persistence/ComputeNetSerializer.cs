@@ -107,6 +107,21 @@ public sealed class ComputeNetSerializer(ExtendedActorSystem system) : Serialize
         [typeof(Scheduling.DrlModelSwapped)] = "drl-model-swapped",
         [typeof(Scheduling.GetPolicyEvolution)] = "drl-get-policy-evolution",
         [typeof(Scheduling.PolicyEvolutionView)] = "drl-policy-evolution-view",
+        // Runtime adjustment (运行调整)
+        [typeof(AppAdjustmentCommands.AdjustApp)] = "app-adjust",
+        [typeof(AppAdjustmentCommands.ReportDegradation)] = "app-report-degradation",
+        [typeof(AppAdjustmentCommands.ClearDegradation)] = "app-clear-degradation",
+        [typeof(AppAdjustmentCommands.GetAdjustmentView)] = "app-get-adjustment-view",
+        [typeof(AppAdjustmentReplies.AdjustmentAnswer)] = "app-adjustment-answer",
+        [typeof(AppAdjustmentReplies.AdjustmentView)] = "app-adjustment-view",
+        [typeof(AppAdjustmentEvents.AppRescheduled)] = "app-rescheduled",
+        [typeof(AppAdjustmentEvents.MigrationReserved)] = "app-migration-reserved",
+        [typeof(AppAdjustmentEvents.MigrationSubtaskDeployed)] = "app-migration-subtask-deployed",
+        [typeof(AppAdjustmentEvents.MigrationTrafficSwitched)] = "app-migration-traffic-switched",
+        [typeof(AppAdjustmentEvents.MigrationCompleted)] = "app-migration-completed",
+        [typeof(AppAdjustmentEvents.MigrationRolledBack)] = "app-migration-rolled-back",
+        [typeof(AppAdjustmentEvents.AppDegraded)] = "app-degraded",
+        [typeof(AppAdjustmentEvents.AppDegradationCleared)] = "app-degradation-cleared",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest =

@@ -15,9 +15,14 @@ public sealed class EventTagger : IWriteEventAdapter
         // Durability for live telemetry, compacted away: not an audit fact, and far too many for projections.
         NodeTelemetryCheckpointed => evt,
         // Drift (and down / up, a drift too) also carries the drift tag: /api/events?type=drift and computenet.events read it.
-        NodeEvents.NodeDrifted or NodeEvents.NodeWentDown or NodeEvents.NodeCameUp => new Tagged(evt, [EventTags.Node, EventTags.Drift, EventTags.All]),
+        // A deregistration and a capacity change (re-registration with another spec) are drift of the fleet as well.
+        NodeEvents.NodeDrifted or NodeEvents.NodeWentDown or NodeEvents.NodeCameUp or NodeEvents.NodeDeregistered or NodeEvents.NodeUpdated
+            => new Tagged(evt, [EventTags.Node, EventTags.Drift, EventTags.All]),
         TopologyEvents.LinkDrifted or TopologyEvents.LinkWentDown or TopologyEvents.LinkCameUp => new Tagged(evt, [EventTags.Link, EventTags.Drift, EventTags.All]),
         INodeEvent => new Tagged(evt, [EventTags.Node, EventTags.All]),
+        AppAdjustmentEvents.AppRescheduled or AppAdjustmentEvents.MigrationCompleted or AppAdjustmentEvents.MigrationRolledBack
+            or AppAdjustmentEvents.AppDegraded or AppAdjustmentEvents.AppDegradationCleared
+            => new Tagged(evt, [EventTags.App, EventTags.Adjustment, EventTags.All]),
         IAppEvent => new Tagged(evt, [EventTags.App, EventTags.All]),
         ITopologyEvent => new Tagged(evt, [EventTags.Link, EventTags.All]),
         IComputeNetEvent => new Tagged(evt, [EventTags.All]),

@@ -29,4 +29,7 @@ public static class EventTags
 
     /// <summary>Node and link drift, down and up: what runtime adjustment (运行调整) reacts to.</summary>
     public const string Drift = "drift";
+
+    /// <summary>What runtime adjustment did: re-placements, their migration's end, degradations (published on computenet.events).</summary>
+    public const string Adjustment = "adjustment";
 }

@@ -31,7 +31,7 @@ public sealed class PlanningFleet
     public Network Network { get; }
 
     /// <summary>Links between fleet nodes, one per node pair (the lowest latency when both ends report).</summary>
-    private static List<LinkSpec> NetworkLinks(IReadOnlyList<FleetLink> links, IReadOnlyDictionary<string, int> indexById)
+    public static List<LinkSpec> NetworkLinks(IReadOnlyList<FleetLink> links, IReadOnlyDictionary<string, int> indexById)
     {
         var byPair = new Dictionary<(int, int), LinkSpec>();
         foreach (var link in links)
@@ -64,6 +64,10 @@ public sealed record PlanRequest(string AppId, AppSpec Spec, MultiGranularityDec
 
     public bool IsPartial => Current is not null && Replace.Count > 0;
 }
+
+/// <summary>A decomposed app as the placement library sees it.</summary>
+public sealed record AppShape(IReadOnlyList<PlacementSubtask> Subtasks, IReadOnlyList<PlacementEdge> Edges, IReadOnlyList<int> UserAccessNodes,
+    IReadOnlyList<int> Order);
 
 /// <summary>The planner's answer: a decision plus the demands to reserve per node, or why nothing fits.</summary>
 public abstract record PlanOutcome
@@ -122,31 +126,16 @@ public static class SchedulingPlanner
         for (var v = 0; v < count; v++)
         {
             var spec = fleet.Nodes[v];
-            var capacity = new Resources(spec.CpuCores, spec.MemoryGb, spec.StorageGb, spec.Gpus);
+            var capacity = CapacityOf(spec);
             var free = avoid.Contains(spec.NodeId) ? heldByFixed[v] : available[v] + heldByFixed[v];
-            nodes[v] = new NodeSpec(spec.NodeId, spec.Tier, spec.Region, capacity, spec.CpuMipsPerCore, spec.Reliability, spec.PowerIdleW, spec.PowerPeakW)
-            {
-                Used = Resources.Max(capacity - free, Resources.Zero),
-            };
+            nodes[v] = PlacementNode(spec, capacity, Resources.Max(capacity - free, Resources.Zero));
         }
 
-        var subtaskIndex = subtasks.Select((s, k) => (s.Id, k)).ToDictionary(p => p.Id, p => p.k, StringComparer.Ordinal);
-        var placementSubtasks = subtasks.Select(s => ToPlacement(s, fixedNodes.GetValueOrDefault(s.Id))).ToList();
-        var edges = decomposition.SubtaskEdges
-            .Where(e => subtaskIndex.ContainsKey(e.From) && subtaskIndex.ContainsKey(e.To))
-            .Select(e => new PlacementEdge(subtaskIndex[e.From], subtaskIndex[e.To])
-            {
-                DataRateMbps = e.DataRateMbps,
-                TransferDelayThresholdMs = e.TransferDelayThresholdMs ?? double.PositiveInfinity,
-                BandwidthFloorMbps = e.BandwidthFloorMbps ?? 0,
-            })
-            .ToList();
-        var users = request.Spec.AccessPoints.Where(indexById.ContainsKey).Select(a => indexById[a]).Distinct().ToList();
-        if (users.Count == 0 && placementSubtasks.Any(s => s.Pinning.AtUserAccessNode))
+        if (ShapeOf(request.Spec, decomposition, indexById, fixedNodes) is not { } shape)
             return new PlanOutcome.Impossible(request.Spec.AccessPoints.Count == 0
                 ? "a subtask is pinned to the user's access node but the app names no access point"
                 : $"none of the access points ({string.Join(", ", request.Spec.AccessPoints)}) is a schedulable node");
-        var order = Enumerable.Range(0, subtasks.Count).OrderBy(k => subtasks[k].Rank).ThenBy(k => k).ToList();
+        var (placementSubtasks, edges, users, order) = shape;
 
         var problem = new PlacementProblem(nodes, fleet.Network, placementSubtasks, edges, users, order);
         var result = policy.Place(problem);
@@ -171,6 +160,38 @@ public static class SchedulingPlanner
         var decision = new PlacementDecision(decomposition.Granularity, plan.PolicyName, plan.Objective, placements, 1);
         return new PlanOutcome.Planned(decision, demands.ToDictionary(p => p.Key, p => (IReadOnlyList<Nodes.SubtaskDemand>)p.Value, StringComparer.Ordinal));
     }
+
+    /// <summary>
+    /// A decomposed app in the placement library's terms, against nodes indexed by <paramref name="indexById"/>:
+    /// subtasks (pinned to <paramref name="fixedNodes"/> where given), edges, the user's access nodes and the placement
+    /// order (grading rank). Null when a subtask is pinned to the user's access node and no access point is a known node.
+    /// </summary>
+    public static AppShape? ShapeOf(AppSpec spec, Decomposition.Decomposition decomposition, IReadOnlyDictionary<string, int> indexById,
+        IReadOnlyDictionary<string, string>? fixedNodes = null)
+    {
+        var subtasks = decomposition.Subtasks;
+        var subtaskIndex = subtasks.Select((s, k) => (s.Id, k)).ToDictionary(p => p.Id, p => p.k, StringComparer.Ordinal);
+        var placementSubtasks = subtasks.Select(s => ToPlacement(s, fixedNodes?.GetValueOrDefault(s.Id))).ToList();
+        var edges = decomposition.SubtaskEdges
+            .Where(e => subtaskIndex.ContainsKey(e.From) && subtaskIndex.ContainsKey(e.To))
+            .Select(e => new PlacementEdge(subtaskIndex[e.From], subtaskIndex[e.To])
+            {
+                DataRateMbps = e.DataRateMbps,
+                TransferDelayThresholdMs = e.TransferDelayThresholdMs ?? double.PositiveInfinity,
+                BandwidthFloorMbps = e.BandwidthFloorMbps ?? 0,
+            })
+            .ToList();
+        var users = spec.AccessPoints.Where(indexById.ContainsKey).Select(a => indexById[a]).Distinct().ToList();
+        if (users.Count == 0 && placementSubtasks.Any(s => s.Pinning.AtUserAccessNode)) return null;
+        var order = Enumerable.Range(0, subtasks.Count).OrderBy(k => subtasks[k].Rank).ThenBy(k => k).ToList();
+        return new AppShape(placementSubtasks, edges, users, order);
+    }
+
+    public static Resources CapacityOf(ModelNodeSpec spec) => new(spec.CpuCores, spec.MemoryGb, spec.StorageGb, spec.Gpus);
+
+    /// <summary>A registered node in the placement library's terms, with what it has and what is already used of it.</summary>
+    public static NodeSpec PlacementNode(ModelNodeSpec spec, Resources capacity, Resources used) =>
+        new(spec.NodeId, spec.Tier, spec.Region, capacity, spec.CpuMipsPerCore, spec.Reliability, spec.PowerIdleW, spec.PowerPeakW) { Used = used };
 
     public static Resources DemandOf(Decomposition.Subtask subtask) => new(subtask.CpuCores, subtask.MemoryGb, subtask.StorageGb, subtask.Gpus);
 

@@ -143,7 +143,8 @@ public static class SimulateCommand
 
     /// <summary>
     /// What the simulated agents do with their commands: every deploy-subtask for a simulated node is acknowledged
-    /// as started on computenet.agent-acks, with the node's token, as a real agent would after pulling its images.
+    /// as started on computenet.agent-acks, with the node's token, as a real agent would after pulling its images; a
+    /// migration's switch-traffic and stop-subtask commands are acknowledged as done, so migrations complete.
     /// </summary>
     private static void AcknowledgeDeployments(string kafka, IReadOnlyDictionary<string, string> tokens, IProducer<string, byte[]> producer, CancellationToken stop)
     {
@@ -157,12 +158,19 @@ public static class SimulateCommand
         {
             var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
             if (result?.Message?.Value is not { } value) continue;
-            if (AgentCommand.FromJsonBytes(value) is not DeploySubtask deploy || !tokens.TryGetValue(deploy.NodeId, out var token)) continue;
-            var ack = new Streams.Deployment.AgentAck(deploy.NodeId, token, deploy.AppId, deploy.DeploymentId, deploy.SubtaskId, Ok: true, Reason: null);
-            producer.Produce(deploy.AckTopic, new Message<string, byte[]> { Key = deploy.NodeId, Value = Streams.Deployment.AgentAckParser.ToJsonBytes(ack) });
+            var command = AgentCommand.FromJsonBytes(value);
+            if (!tokens.TryGetValue(command.NodeId, out var token) || Streams.Deployment.AgentAck.Success(command, token) is not { } success) continue;
+            var (topic, ack) = success;
+            producer.Produce(topic, new Message<string, byte[]> { Key = ack.NodeId, Value = Streams.Deployment.AgentAckParser.ToJsonBytes(ack) });
             acknowledged++;
-            Console.Error.WriteLine($"agent of {deploy.NodeId}: started {deploy.AppId}/{deploy.SubtaskId} " +
-                                    $"({string.Join(", ", deploy.Components.Select(c => c.Image))}); {acknowledged} acknowledged");
+            Console.Error.WriteLine(command switch
+            {
+                DeploySubtask deploy => $"agent of {deploy.NodeId}: started {deploy.AppId}/{deploy.SubtaskId} " +
+                                        $"({string.Join(", ", deploy.Components.Select(c => c.Image))}); {acknowledged} acknowledged",
+                SwitchTraffic change => $"agent of {change.NodeId}: {change.AppId}/{change.SubtaskId} now sends to " +
+                                        $"{string.Join(", ", change.Peers.Select(p => $"{p.SubtaskId}@{p.NodeId}"))}; {acknowledged} acknowledged",
+                _ => $"agent of {ack.NodeId}: stopped {ack.AppId}/{ack.SubtaskId}; {acknowledged} acknowledged",
+            });
         }
         consumer.Close();
     }

@@ -35,6 +35,9 @@ public sealed class AgentOutboxKey;
 /// <summary>Registry key of the self-evolving policy's actor (registered only with ComputeNet:Drl:SelfEvolving).</summary>
 public sealed class PolicyEvolutionKey;
 
+/// <summary>Registry key of the cluster's rescheduler (a singleton proxy).</summary>
+public sealed class ReschedulerKey;
+
 /// <summary>Akka.Hosting wiring, one extension method per area.</summary>
 public static class AkkaSetup
 {
@@ -110,6 +113,20 @@ public static class AkkaSetup
             registry.Register<SchedulerKey>(system.ActorOf(SchedulerActor.Props(registry.Get<NodeRegion>(), registry.Get<NodeDirectory>(),
                 registry.Get<TopologyKey>(), policies, settings), "scheduler"));
         });
+
+    /// <summary>
+    /// The rescheduler (运行调整), once per cluster: a singleton on the oldest member, following the journal's drift tag.
+    /// Needs the node and app regions, the directories and the topology registered first.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithComputeNetAdjustment(this AkkaConfigurationBuilder builder, ReschedulerSettings settings) =>
+        builder.WithSingleton<ReschedulerKey>(ReschedulerActor.Id, (system, registry, _) =>
+        {
+            var readJournal = Akka.Persistence.Query.PersistenceQuery.Get(system)
+                .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+            var refs = new ReschedulerRefs(registry.Get<NodeRegion>(), registry.Get<NodeDirectory>(), registry.Get<TopologyKey>(),
+                registry.Get<AppDirectory>(), registry.Get<AppRegion>());
+            return ReschedulerActor.Props(readJournal, refs, settings, TimeProvider.System);
+        }, SingletonOptions);
 
     /// <summary>A shard region of persistent entities: not remembered (the entity set is unbounded), passivated when idle.</summary>
     private static AkkaConfigurationBuilder WithEntities<TRegion>(this AkkaConfigurationBuilder builder, string typeName, Func<string, Props> props, IMessageExtractor extractor) =>

@@ -30,6 +30,7 @@ public sealed class ComputeNetOptions
     public SchedulingOptions Scheduling { get; set; } = new();
 
     public DrlOptions Drl { get; set; } = new();
+    public RuntimeAdjustmentOptions Adjustment { get; set; } = new();
 
     /// <summary>
     /// The node classes apps are decomposed for and validated against (device / edge / cloud by default).
@@ -226,4 +227,49 @@ public sealed class SchedulingOptions
 
     /// <summary>Failed deployments re-placed before the app is rejected.</summary>
     public int MaxReplacements { get; set; } = 3;
+}
+
+/// <summary>Runtime adjustment (运行调整): when the rescheduler reviews running apps, and how it damps moves.</summary>
+public sealed class RuntimeAdjustmentOptions
+{
+    /// <summary>Off: drift is recorded and published, but no app is moved.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Every running app is reviewed this often without a drift event (forecast-aware checks).</summary>
+    public int CheckIntervalMs { get; set; } = 30_000;
+
+    /// <summary>Drift events arriving within this long are assessed together.</summary>
+    public int DebounceMs { get; set; } = 200;
+
+    /// <summary>Review against the node and link forecasts too, so apps move before a constraint breaks.</summary>
+    public bool UseForecasts { get; set; } = true;
+
+    /// <summary>How long a non-urgent trigger must persist before an app moves (a blip is not worth a migration).</summary>
+    public int TriggerHoldMs { get; set; } = 5_000;
+
+    /// <summary>Hysteresis: a triggered app counts as clear only when its pressure (1 = at a limit) falls to this.</summary>
+    public double ClearRatio { get; set; } = 0.9;
+
+    /// <summary>After a move, no further non-urgent move of the same app for this long.</summary>
+    public int CoolDownMs { get; set; } = 120_000;
+
+    /// <summary>Rate limit: at most this many re-placements of one app per <see cref="RateWindowMs"/>, urgent or not.</summary>
+    public int MaxMovesPerWindow { get; set; } = 3;
+
+    public int RateWindowMs { get; set; } = 1_800_000;
+
+    /// <summary>A subtask may not return to a node it left within this long (no ping-pong).</summary>
+    public int PingPongWindowMs { get; set; } = 1_800_000;
+
+    /// <summary>An app whose share of the objective grew by more than this fraction is re-placed.</summary>
+    public double ObjectiveMargin { get; set; } = 0.25;
+
+    public Actors.Scheduling.ReschedulerSettings ToSettings() => new(
+        TimeSpan.FromMilliseconds(CheckIntervalMs),
+        TimeSpan.FromMilliseconds(DebounceMs),
+        new Actors.Placement.AdjustmentOptions(
+            new Actors.Placement.ImpactOptions(ObjectiveMargin),
+            new Actors.Placement.StabilityOptions(TimeSpan.FromMilliseconds(TriggerHoldMs), ClearRatio, TimeSpan.FromMilliseconds(CoolDownMs),
+                MaxMovesPerWindow, TimeSpan.FromMilliseconds(RateWindowMs), TimeSpan.FromMilliseconds(PingPongWindowMs))),
+        UseForecasts);
 }

@@ -62,6 +62,7 @@ public static class ComputeNetHost
                 .WithComputeNetScheduling(DeploymentService.SchedulerSettings(options),
                     system => DeploymentService.OutboxProps(system, kafka, options.Kafka.Topics), options.Drl.Settings(data.Path))
                 .WithComputeNetApps(options.Cluster, appSettings, DeploymentService.AppSettings(options));
+            if (options.Adjustment.Enabled) akka.WithComputeNetAdjustment(options.Adjustment.ToSettings());
         });
 
         builder.Services.AddHostedService<RegistrationService>();

@@ -47,6 +47,19 @@ public static class NodeEndpoints
             };
         });
 
+        // The node's ledger (资源预留): what committed plans hold, what live reservations hold, what is left.
+        nodes.MapGet("/{id}/capacity", async (string id, IRequiredActor<NodeRegion> region, CancellationToken ct) =>
+        {
+            if (!RegistrationParser.IsValidId(id)) return NodeNotFound(id);
+            var shard = await region.GetAsync(ct);
+            var reply = await shard.Ask<object>(new ReservationCommands.GetNodeCapacity(id), AskTimeout, ct);
+            return reply switch
+            {
+                ReservationReplies.NodeCapacityView view => Results.Ok(view),
+                _ => NodeNotFound(id),
+            };
+        });
+
         return app;
     }
 

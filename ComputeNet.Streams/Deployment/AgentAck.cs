@@ -1,14 +1,32 @@
 using System.Text.Json;
+using ComputeNet.Actors.Scheduling;
 using ComputeNet.Streams.Registration;
 
 namespace ComputeNet.Streams.Deployment;
 
 /// <summary>
-/// An agent's answer to a deploy-subtask command, from computenet.agent-acks (key: node id):
+/// An agent's answer to a deploy-subtask command (or, with "command", to a migration's switch-traffic or stop-subtask), from computenet.agent-acks (key: node id):
 /// <c>{"nodeId","agentToken","appId","deploymentId","subtaskId","ok":true|false,"reason":…}</c>.
 /// The token must be the node's agent token, so one node cannot acknowledge another's subtasks.
 /// </summary>
-public sealed record AgentAck(string NodeId, string AgentToken, string AppId, string DeploymentId, string SubtaskId, bool Ok, string? Reason);
+public sealed record AgentAck(string NodeId, string AgentToken, string AppId, string DeploymentId, string SubtaskId, bool Ok, string? Reason)
+{
+    /// <summary>The command acknowledged: "deploy-subtask" (the default), "switch-traffic" or "stop-subtask" (of a migration).</summary>
+    public string Command { get; init; } = AgentCommandKinds.Deploy;
+
+    /// <summary>
+    /// The success ack a well-behaved agent sends for <paramref name="command"/>, and the topic it goes to; null for commands
+    /// that are not acknowledged (provisioning, and stops that are not part of a migration).
+    /// </summary>
+    public static (string Topic, AgentAck Ack)? Success(AgentCommand command, string agentToken) => command switch
+    {
+        DeploySubtask d => (d.AckTopic, new AgentAck(d.NodeId, agentToken, d.AppId, d.DeploymentId, d.SubtaskId, true, null)),
+        SwitchTraffic s => (s.AckTopic, new AgentAck(s.NodeId, agentToken, s.AppId, s.MigrationId, s.SubtaskId, true, null) { Command = AgentCommandKinds.SwitchTraffic }),
+        StopSubtask { MigrationId: { } migration, AckTopic: { } topic } s =>
+            (topic, new AgentAck(s.NodeId, agentToken, s.AppId, migration, s.SubtaskId, true, null) { Command = AgentCommandKinds.Stop }),
+        _ => null,
+    };
+}
 
 /// <summary>Parses an ack record; a bad one yields the reason it is dead-lettered with.</summary>
 public static class AgentAckParser
@@ -44,8 +62,15 @@ public static class AgentAckParser
                 return (null, "'agentToken' must be a string");
             if (!root.TryGetProperty("ok", out var ok) || ok.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
                 return (null, "'ok' must be true or false");
+            var command = AgentCommandKinds.Deploy;
+            if (root.TryGetProperty("command", out var c) && c.ValueKind != JsonValueKind.Null)
+            {
+                if (c.ValueKind != JsonValueKind.String || !AgentCommandKinds.Acknowledged.Contains(c.GetString()!))
+                    return (null, $"'command' must be one of {string.Join(", ", AgentCommandKinds.Acknowledged)}, got {JsonText.Describe(c)}");
+                command = c.GetString()!;
+            }
             var reason = root.TryGetProperty("reason", out var r) && r.ValueKind == JsonValueKind.String ? JsonText.Truncate(r.GetString()!) : null;
-            return (new AgentAck(nodeId, token.GetString()!, appId!, deploymentId!, subtaskId!, ok.GetBoolean(), reason), null);
+            return (new AgentAck(nodeId, token.GetString()!, appId!, deploymentId!, subtaskId!, ok.GetBoolean(), reason) { Command = command }, null);
         }
         catch (JsonException e)
         {

@@ -33,7 +33,10 @@ public sealed class AgentAckHandler(IActorRef nodeRegion, IActorRef appRegion, K
         if (ack is not null && error is null)
         {
             var recorded = await appRegion.Ask<AppSchedulingReplies.DeploymentAckRecorded>(
-                new AppSchedulingCommands.AcknowledgeDeployment(ack.AppId, ack.DeploymentId, ack.SubtaskId, ack.NodeId, ack.Ok, ack.Reason), askTimeout);
+                new AppSchedulingCommands.AcknowledgeDeployment(ack.AppId, ack.DeploymentId, ack.SubtaskId, ack.NodeId, ack.Ok, ack.Reason)
+                {
+                    Command = ack.Command,
+                }, askTimeout);
             if (!recorded.Outcome.StartsWith("ignored", StringComparison.Ordinal))
             {
                 Count(recorded.Outcome);

@@ -7,7 +7,7 @@ using static ComputeNet.Actors.Scheduling.DeploymentProtocol;
 namespace ComputeNet.Streams.Deployment;
 
 /// <summary>
-/// Publishes the apps' deploy and stop commands on computenet.agent-commands (key: node id), so the
+/// Publishes the apps' deploy, switch-traffic and stop commands on computenet.agent-commands (key: node id), so the
 /// actors never touch Kafka. A deployment is reported published only when the broker has every command.
 /// </summary>
 public sealed class AgentCommandOutbox : ReceiveActor
@@ -26,8 +26,15 @@ public sealed class AgentCommandOutbox : ReceiveActor
         Receive<PublishRemovals>(remove =>
         {
             Task.WhenAll(remove.Removals.Select(r =>
-                    publisher.PublishAsync(topics.AgentCommands, r.NodeId, new StopSubtask(r.NodeId, r.AppId, r.SubtaskId, r.Reason).ToJsonBytes())))
+                    publisher.PublishAsync(topics.AgentCommands, r.NodeId, StopSubtask.For(r, topics).ToJsonBytes())))
                 .ContinueWith(t => log.Warning(t.Exception, "Stop commands of app {0} were not published", remove.AppId),
+                    TaskContinuationOptions.OnlyOnFaulted);
+        });
+        Receive<PublishSwitches>(switches =>
+        {
+            Task.WhenAll(switches.Switches.Select(s =>
+                    publisher.PublishAsync(topics.AgentCommands, s.NodeId, SwitchTraffic.For(s, topics).ToJsonBytes())))
+                .ContinueWith(t => log.Warning(t.Exception, "Switch commands of migration {0} were not published", switches.MigrationId),
                     TaskContinuationOptions.OnlyOnFaulted);
         });
     }

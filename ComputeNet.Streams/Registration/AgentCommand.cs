@@ -16,6 +16,7 @@ namespace ComputeNet.Streams.Registration;
 [JsonDerivedType(typeof(RetireAgent), "retire-agent")]
 [JsonDerivedType(typeof(DeploySubtask), "deploy-subtask")]
 [JsonDerivedType(typeof(StopSubtask), "stop-subtask")]
+[JsonDerivedType(typeof(SwitchTraffic), "switch-traffic")]
 public abstract record AgentCommand(string NodeId)
 {
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
@@ -64,4 +65,37 @@ public sealed record DeploySubtask(
 }
 
 /// <summary>Stop an app's subtask on this node (the app stopped, or the subtask moved elsewhere).</summary>
-public sealed record StopSubtask(string NodeId, string AppId, string SubtaskId, string Reason) : AgentCommand(NodeId);
+public sealed record StopSubtask(string NodeId, string AppId, string SubtaskId, string Reason) : AgentCommand(NodeId)
+{
+    /// <summary>Set when a migration (运行调整) stops the instance: the agent acknowledges under this id (command "stop-subtask").</summary>
+    public string? MigrationId { get; init; }
+
+    /// <summary>Where the agent acknowledges a stop of a migration (null otherwise).</summary>
+    public string? AckTopic { get; init; }
+
+    public static StopSubtask For(SubtaskRemoval removal, TopicNames topics) =>
+        new(removal.NodeId, removal.AppId, removal.SubtaskId, removal.Reason)
+        {
+            MigrationId = removal.MigrationId,
+            AckTopic = removal.MigrationId is null ? null : topics.AgentAcks,
+        };
+}
+
+/// <summary>
+/// 运行调整 switch-over: the app's subtask <see cref="SubtaskId"/> on this node must send to its peers' new instances
+/// (<see cref="Peers"/>: peer subtask → node). Sent after every new instance acknowledged its deploy and before any old
+/// instance stops. The agent acknowledges on <see cref="AckTopic"/> with <c>"command":"switch-traffic"</c>,
+/// <c>deploymentId</c> = <see cref="MigrationId"/> and this subtask; (migrationId, subtaskId) is idempotent. A rollback
+/// sends the same command with the old nodes.
+/// </summary>
+public sealed record SwitchTraffic(
+    string NodeId,
+    string AppId,
+    string MigrationId,
+    string SubtaskId,
+    IReadOnlyList<PeerEndpoint> Peers,
+    string AckTopic) : AgentCommand(NodeId)
+{
+    public static SwitchTraffic For(TrafficSwitch change, TopicNames topics) =>
+        new(change.NodeId, change.AppId, change.MigrationId, change.SubtaskId, change.Peers, topics.AgentAcks);
+}

@@ -24,10 +24,17 @@ public sealed class RecordingAgents : ReceiveActor
 
     public sealed record GetRecorded;
 
-    public sealed record Recorded(IReadOnlyList<SubtaskDeployment> Deployments, IReadOnlyList<SubtaskRemoval> Removals);
+    public sealed record Recorded(IReadOnlyList<SubtaskDeployment> Deployments, IReadOnlyList<SubtaskRemoval> Removals)
+    {
+        /// <summary>Every command in the order the outbox got it: deployments, switches and removals.</summary>
+        public IReadOnlyList<object> Commands { get; init; } = [];
+
+        public IReadOnlyList<TrafficSwitch> Switches => [.. Commands.OfType<TrafficSwitch>()];
+    }
 
     private readonly List<SubtaskDeployment> _deployments = [];
     private readonly List<SubtaskRemoval> _removals = [];
+    private readonly List<object> _commands = [];
 
     public RecordingAgents(bool acknowledge, Func<IActorRef> appRegion, Func<SubtaskDeployment, bool> succeeds)
     {
@@ -36,14 +43,29 @@ public sealed class RecordingAgents : ReceiveActor
         Receive<PublishDeployments>(publish =>
         {
             _deployments.AddRange(publish.Deployments);
+            _commands.AddRange(publish.Deployments);
             Sender.Tell(new DeploymentsPublished(publish.AppId, publish.DeploymentId));
             if (!on) return;
             foreach (var d in publish.Deployments)
                 appRegion().Tell(new AppSchedulingCommands.AcknowledgeDeployment(d.AppId, d.DeploymentId, d.SubtaskId, d.NodeId, succeeds(d),
                     succeeds(d) ? null : "image pull failed"));
         });
-        Receive<PublishRemovals>(remove => _removals.AddRange(remove.Removals));
-        Receive<GetRecorded>(_ => Sender.Tell(new Recorded([.. _deployments], [.. _removals])));
+        Receive<PublishRemovals>(remove =>
+        {
+            _removals.AddRange(remove.Removals);
+            _commands.AddRange(remove.Removals);
+        });
+        Receive<PublishSwitches>(publish =>
+        {
+            _commands.AddRange(publish.Switches);
+            if (!on) return;
+            foreach (var s in publish.Switches)
+                appRegion().Tell(new AppSchedulingCommands.AcknowledgeDeployment(s.AppId, s.MigrationId, s.SubtaskId, s.NodeId, true, null)
+                {
+                    Command = AgentCommandKinds.SwitchTraffic,
+                });
+        });
+        Receive<GetRecorded>(_ => Sender.Tell(new Recorded([.. _deployments], [.. _removals]) { Commands = [.. _commands] }));
     }
 }
 
@@ -69,8 +91,14 @@ public sealed class SchedulingHarness : IAsyncDisposable
 
     public IActorRef NodeDirectory => _host.Services.GetRequiredService<IRequiredActor<NodeDirectory>>().ActorRef;
 
+    public IActorRef Topology => _host.Services.GetRequiredService<IRequiredActor<TopologyKey>>().ActorRef;
+
+    public IActorRef Rescheduler => _host.Services.GetRequiredService<IRequiredActor<ReschedulerKey>>().ActorRef;
+
+    public async Task<RecordingAgents.Recorded> RecordedAsync() => await Agents.Ask<RecordingAgents.Recorded>(new RecordingAgents.GetRecorded(), Timeout);
+
     public static async Task<SchedulingHarness> StartAsync(string dataDir, bool acknowledge = true, SchedulerSettings? scheduler = null,
-        AppSchedulingSettings? apps = null, Func<SubtaskDeployment, bool>? succeeds = null)
+        AppSchedulingSettings? apps = null, Func<SubtaskDeployment, bool>? succeeds = null, ReschedulerSettings? rescheduler = null)
     {
         var db = PersistenceSetup.Resolve(new PersistenceOptions { Provider = "sqlite" }, dataDir);
         var cluster = new ClusterNodeOptions { Shards = 10 };
@@ -86,7 +114,8 @@ public sealed class SchedulingHarness : IAsyncDisposable
                     .WithActors((_, r) => registry = r)
                     .WithComputeNetScheduling(scheduler ?? new SchedulerSettings(FleetRefreshInterval: TimeSpan.FromMilliseconds(200)),
                         _ => Props.Create(() => new RecordingAgents(acknowledge, () => registry!.Get<AppRegion>(), succeeds ?? (_ => true))))
-                    .WithComputeNetApps(cluster, AppActorSettings.Default, apps ?? new AppSchedulingSettings())))
+                    .WithComputeNetApps(cluster, AppActorSettings.Default, apps ?? new AppSchedulingSettings())
+                    .WithRescheduler(rescheduler)))
             .Build();
         await host.StartAsync();
         var harness = new SchedulingHarness(host);
@@ -133,4 +162,11 @@ public sealed class SchedulingHarness : IAsyncDisposable
         await _host.StopAsync();
         _host.Dispose();
     }
+}
+
+internal static class HarnessAdjustment
+{
+    /// <summary>The host's rescheduler singleton, when a test asks for runtime adjustment.</summary>
+    public static Akka.Hosting.AkkaConfigurationBuilder WithRescheduler(this Akka.Hosting.AkkaConfigurationBuilder builder, ReschedulerSettings? settings) =>
+        settings is null ? builder : builder.WithComputeNetAdjustment(settings);
 }

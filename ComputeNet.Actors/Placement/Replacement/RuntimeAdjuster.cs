@@ -45,11 +45,12 @@ public sealed class RuntimeAdjuster
     private readonly Dictionary<string, DateTimeOffset?> _held = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _degraded = new(StringComparer.Ordinal);
 
-    public RuntimeAdjuster(RunningFleet fleet, AdjustmentOptions? options = null)
+    /// <param name="stability">a policy that outlives this adjuster (a live rescheduler rebuilds the fleet per assessment); by default a fresh one.</param>
+    public RuntimeAdjuster(RunningFleet fleet, AdjustmentOptions? options = null, StabilityPolicy? stability = null)
     {
         _fleet = fleet;
         _options = options ?? new AdjustmentOptions();
-        Stability = new StabilityPolicy(_options.Stability);
+        Stability = stability ?? new StabilityPolicy(_options.Stability);
         _repair = new GreedyRepairPolicy(_options.Migration, (_options.Greedy ?? GreedyOptions.Default) with { Weights = fleet.Weights });
     }
 
@@ -68,9 +69,9 @@ public sealed class RuntimeAdjuster
     public IReadOnlyList<AppAdjustment> Tick(DateTimeOffset now, FleetForecast? forecast = null) =>
         AdjustAll(Examine(Due(now).Concat(_degraded), FleetDelta.None, forecast, now), now, forecast);
 
-    /// <summary>Examines the named apps as they are now (e.g. all of them after a restart).</summary>
-    public IReadOnlyList<AppAdjustment> Review(IEnumerable<string> appIds, DateTimeOffset now) =>
-        AdjustAll(Examine(appIds, FleetDelta.None, null, now), now, null);
+    /// <summary>Examines the named apps as they are now (e.g. all of them after a restart), and under the forecast when given.</summary>
+    public IReadOnlyList<AppAdjustment> Review(IEnumerable<string> appIds, DateTimeOffset now, FleetForecast? forecast = null) =>
+        AdjustAll(Examine(appIds, FleetDelta.None, forecast, now), now, forecast);
 
     /// <summary>
     /// First half of <see cref="OnChange"/>: applies the change and returns the affected apps (plus

@@ -42,6 +42,8 @@ public sealed class SerializerTests : IDisposable
     private static readonly PlacementDecision Decision = new("edge", "greedy-objective", new ObjectiveBreakdown(0.1, 0.2, 30, 0.4),
         [new SubtaskPlacement("s1", "edge-1", Demand.Demand, [new RunnerUp("edge-2", 0.5)])], 1);
 
+    private static readonly PlannedMove Move = new("s1", "edge-1", "edge-2", Demand.Demand, BreakBeforeMake: false);
+
     /// <summary>One sample of every type the serializer owns; the test below fails when a type is added without one.</summary>
     public static readonly IReadOnlyList<object> Samples =
     [
@@ -99,6 +101,8 @@ public sealed class SerializerTests : IDisposable
         {
             Placement = new AppPlacementState(new PlacementDecision("edge", "best-fit", new ObjectiveBreakdown(0, 0, 1, 0.002),
                 [new SubtaskPlacement("s1", "edge-1", new(2, 4, 10, 0), [])], 2), "ar-1:r1", ["edge-1"], "ar-1:r1", ["s1"], [], [], 1),
+            Migration = new AppMigrationState("ar-1:m1", "periodic check", [Move], Decision, MigrationStep.Started, []),
+            Degradation = new AppDegradation("periodic check", "TransferDelay", "s1", "no route fast enough", At),
         },
         new AppCommands.SubmitApp("ar-1", "{}"),
         new AppCommands.StopApp("ar-1", "because"),
@@ -145,6 +149,22 @@ public sealed class SerializerTests : IDisposable
         Swapped,
         new GetPolicyEvolution(),
         new PolicyEvolutionView("model placement-drl.evolved-3.bin", 120, 96, 3, false, -4.25, -3.5, "swapped in the fine-tuned model", [Swapped]),
+        new AppAdjustmentCommands.AdjustApp("ar-1", "link-drifted edge-1|edge-2 latency_ms up", "a constraint is broken", [Move], Decision, 0.4, 0.35),
+        new AppAdjustmentCommands.ReportDegradation("ar-1", "node-went-down edge-1", "NodeCapacity", "s1", "no node has 2 cores free"),
+        new AppAdjustmentCommands.ClearDegradation("ar-1", "re-placed"),
+        new AppAdjustmentCommands.GetAdjustmentView("ar-1"),
+        new AppAdjustmentReplies.AdjustmentAnswer("ar-1", "started"),
+        new AppAdjustmentReplies.AdjustmentView("ar-1", AppLifecycle.Adjusting, "{}", null, Decision,
+            new AppMigrationState("ar-1:m1", "periodic check", [Move], Decision, MigrationStep.Reserved, ["s1"]),
+            new AppDegradation("periodic check", "TransferDelay", "s1", "no route fast enough", At)),
+        new AppAdjustmentEvents.AppRescheduled("ar-1", "ar-1:m1", "node-went-down edge-1", "a constraint is broken", [Move], Decision, 0.4, 0.35, At),
+        new AppAdjustmentEvents.MigrationReserved("ar-1", "ar-1:m1", At),
+        new AppAdjustmentEvents.MigrationSubtaskDeployed("ar-1", "ar-1:m1", "s1", "edge-2", At),
+        new AppAdjustmentEvents.MigrationTrafficSwitched("ar-1", "ar-1:m1", At),
+        new AppAdjustmentEvents.MigrationCompleted("ar-1", "ar-1:m1", At),
+        new AppAdjustmentEvents.MigrationRolledBack("ar-1", "ar-1:m1", "no answer within 60 s at step Reserved", At),
+        new AppAdjustmentEvents.AppDegraded("ar-1", "node-went-down edge-1", "NodeCapacity", "s1", "no node has 2 cores free", At),
+        new AppAdjustmentEvents.AppDegradationCleared("ar-1", "re-placed", At),
     ];
 
 
