@@ -106,6 +106,9 @@ public sealed class HostProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await KillAsync();
+        // COMPUTENET_TEST_HOST_LOGS=DIR keeps every host's output for diagnosis.
+        if (Environment.GetEnvironmentVariable("COMPUTENET_TEST_HOST_LOGS") is { Length: > 0 } logs)
+            await File.WriteAllTextAsync(Path.Combine(logs, $"host-{DateTime.UtcNow:HHmmss.fff}-{_process.Id}.log"), Output);
         Http.Dispose();
         _process.Dispose();
     }
