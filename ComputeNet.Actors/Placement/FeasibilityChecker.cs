@@ -90,9 +90,7 @@ public sealed class PartialPlan
             var routes = new List<(int[], double)>();
             foreach (var (a, b) in ends)
             {
-                // Routed from the end placed before (as the checker did), so that its cached search
-                // serves: routes are unique, so either direction has the same links.
-                var links = b == node && a != node ? _problem.Network.PathLinks(a, b) : _problem.Network.PathLinks(b, a);
+                var links = _problem.Network.PathLinks(a, b);
                 foreach (var link in links)
                 {
                     var load = _linkLoadMbps.GetValueOrDefault(link) + edge.DataRateMbps;
@@ -327,12 +325,12 @@ public sealed class FeasibilityChecker
     {
         if (u == v) return null;
         var network = problem.Network;
-        var maxLatencyMs = edge.TransferDelayThresholdMs + DelayToleranceMs;
-        if (!network.TryRoute(u, v, route, out var latency, out var bottleneck, maxLatencyMs)) return ConstraintKind.TransferDelay;
+        if (!network.TryRoute(u, v, route, out var latency, out var bottleneck)) return ConstraintKind.TransferDelay;
+        if (latency > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
         if (edge.DataPerRequestMb > 0)
         {
             var delay = bottleneck <= 0 ? double.PositiveInfinity : latency + edge.DataPerRequestMb / bottleneck * 1000.0;
-            if (delay > maxLatencyMs) return ConstraintKind.TransferDelay;
+            if (delay > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
         }
         if (bottleneck < edge.BandwidthFloorMbps) return ConstraintKind.LinkBandwidth;
         if (edge.DataRateMbps <= 0) return null;

@@ -14,9 +14,6 @@ public sealed class Network
     private readonly double[] _routingLatencyMs;
     private readonly LinkSpec[] _links;
     private readonly double[] _availableMbps;
-    // A usage view (a running app's own traffic taken out) differs from its basis in a few links:
-    // those are kept aside instead of copying both 10,000-link arrays (large-object-heap sized) per view.
-    private readonly Dictionary<int, LinkSpec>? _changedLinks;
     private readonly Dictionary<int, SourceState> _sources;
     private readonly object _gate;
 
@@ -25,7 +22,6 @@ public sealed class Network
         NodeCount = nodeCount;
         _links = [.. links];
         _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
-        LinkList = new LinkView(this);
         MaxCachedSources = maxCachedSources;
         _sources = new();
         _gate = new();
@@ -55,23 +51,18 @@ public sealed class Network
         }
     }
 
-    /// <summary>A view changed in more links than this is flattened into new arrays.</summary>
-    private const int MaxChangedLinks = 256;
-
     // Same topology and latencies, new link usage: routes do not change, so the path cache is shared.
-    // Takes ownership of the array.
-    private Network(Network original, LinkSpec[] links)
-        : this(original, links, links.Select(l => l.AvailableMbps).ToArray(), null)
-    {
-    }
-
-    private Network(Network original, LinkSpec[] links, double[] availableMbps, Dictionary<int, LinkSpec>? changedLinks)
+    // Takes ownership of the array; only the links in changedLinks (all when null) need their availability recomputed.
+    private Network(Network original, LinkSpec[] links, IEnumerable<int>? changedLinks = null)
     {
         NodeCount = original.NodeCount;
         _links = links;
-        _availableMbps = availableMbps;
-        _changedLinks = changedLinks;
-        LinkList = new LinkView(this);
+        if (changedLinks is null) _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
+        else
+        {
+            _availableMbps = (double[])original._availableMbps.Clone();
+            foreach (var l in changedLinks) _availableMbps[l] = _links[l].AvailableMbps;
+        }
         MaxCachedSources = original.MaxCachedSources;
         _adjacencyStart = original._adjacencyStart;
         _adjacencyNode = original._adjacencyNode;
@@ -84,8 +75,8 @@ public sealed class Network
     /// <summary>The same network with other background link usage (latencies unchanged).</summary>
     public Network WithLinkUsage(IReadOnlyList<double> usedMbps)
     {
-        var links = new LinkSpec[_links.Length];
-        for (var l = 0; l < links.Length; l++) links[l] = Link(l) with { UsedMbps = usedMbps[l] };
+        var links = new LinkSpec[Links.Count];
+        for (var l = 0; l < links.Length; l++) links[l] = Links[l] with { UsedMbps = usedMbps[l] };
         return new Network(this, links);
     }
 
@@ -95,21 +86,10 @@ public sealed class Network
     /// </summary>
     public Network WithLinkUsageChange(IReadOnlyDictionary<int, double> usedDeltaMbps)
     {
-        var changed = _changedLinks is null ? new Dictionary<int, LinkSpec>(usedDeltaMbps.Count) : new Dictionary<int, LinkSpec>(_changedLinks);
-        foreach (var (l, delta) in usedDeltaMbps)
-        {
-            var link = Link(l);
-            changed[l] = link with { UsedMbps = Math.Max(0, link.UsedMbps + delta) };
-        }
-        if (changed.Count <= MaxChangedLinks) return new Network(this, _links, _availableMbps, changed);
         var links = (LinkSpec[])_links.Clone();
-        var available = (double[])_availableMbps.Clone();
-        foreach (var (l, link) in changed)
-        {
-            links[l] = link;
-            available[l] = link.AvailableMbps;
-        }
-        return new Network(this, links, available, null);
+        foreach (var (l, delta) in usedDeltaMbps)
+            links[l] = links[l] with { UsedMbps = Math.Max(0, links[l].UsedMbps + delta) };
+        return new Network(this, links, usedDeltaMbps.Keys);
     }
 
     /// <summary>
@@ -124,17 +104,16 @@ public sealed class Network
         {
             if (links[l].NodeA != _links[l].NodeA || links[l].NodeB != _links[l].NodeB)
                 throw new ArgumentException("The link list must keep the topology's links.");
-            if (links[l].LatencyMs != Link(l).LatencyMs) latencyChanged.Add(l);
+            if (links[l].LatencyMs != _links[l].LatencyMs) latencyChanged.Add(l);
         }
         if (latencyChanged.Count == 0) return new Network(this, [.. links]);
         var network = new Network(NodeCount, links, MaxCachedSources);
-        // Searches the change cannot have altered are handed over (see SourceState.Survives), so that a
-        // link's latency change costs only the sources routing over it a new search. The rest (and this
-        // network's lineage, which no longer owns the handed-over searches) start afresh.
+        // A search that has settled neither end of a changed link never relaxed it, so it is still
+        // exact under the new latencies: hand it over. The rest (and this network's lineage) start afresh.
         lock (_gate)
         {
             foreach (var (source, state) in _sources)
-                if (latencyChanged.All(l => state.Survives(l, _links[l], _routingLatencyMs[l], network._routingLatencyMs[l])))
+                if (!latencyChanged.Any(l => state.IsSettled(_links[l].NodeA) || state.IsSettled(_links[l].NodeB)))
                     network._sources[source] = state;
             _sources.Clear();
         }
@@ -143,15 +122,10 @@ public sealed class Network
 
     public int NodeCount { get; }
 
-    public IReadOnlyList<LinkSpec> Links => LinkList;
-
-    private LinkView LinkList { get; }
-
-    private LinkSpec Link(int link) => _changedLinks is not null && _changedLinks.TryGetValue(link, out var changed) ? changed : _links[link];
+    public IReadOnlyList<LinkSpec> Links => _links;
 
     /// <summary>Available bandwidth of a link (bandwidth − background use).</summary>
-    public double AvailableMbps(int link) =>
-        _changedLinks is not null && _changedLinks.TryGetValue(link, out var changed) ? changed.AvailableMbps : _availableMbps[link];
+    public double AvailableMbps(int link) => _availableMbps[link];
 
     public int MaxCachedSources { get; }
 
@@ -189,7 +163,7 @@ public sealed class Network
             var path = new List<int>();
             for (var v = to; v != from;)
             {
-                var link = state.PredecessorLink(v);
+                var link = state.PredecessorLink[v];
                 path.Add(link);
                 var l = _links[link];
                 v = l.NodeA == v ? l.NodeB : l.NodeA;
@@ -204,12 +178,8 @@ public sealed class Network
     /// </summary>
     public bool TryRoute(int from, int to, List<int> links, out double latencyMs) => TryRoute(from, to, links, out latencyMs, out _);
 
-    /// <summary>
-    /// As <see cref="TryRoute(int,int,List{int},out double)"/>, also giving the route's bottleneck (available Mbps).
-    /// False also when the route is longer than <paramref name="maxLatencyMs"/>: the search from
-    /// <paramref name="from"/> then stops at that radius instead of crossing the whole network.
-    /// </summary>
-    public bool TryRoute(int from, int to, List<int> links, out double latencyMs, out double bottleneckMbps, double maxLatencyMs = double.PositiveInfinity)
+    /// <summary>As <see cref="TryRoute(int,int,List{int},out double)"/>, also giving the route's bottleneck (available Mbps).</summary>
+    public bool TryRoute(int from, int to, List<int> links, out double latencyMs, out double bottleneckMbps)
     {
         links.Clear();
         latencyMs = 0;
@@ -218,13 +188,13 @@ public sealed class Network
         lock (_gate)
         {
             var state = Source(from);
-            latencyMs = state.SettleUntil(to, this, maxLatencyMs);
+            latencyMs = state.SettleUntil(to, this);
             if (double.IsPositiveInfinity(latencyMs)) return false;
             for (var v = to; v != from;)
             {
-                var link = state.PredecessorLink(v);
+                var link = state.PredecessorLink[v];
                 links.Add(link);
-                bottleneckMbps = Math.Min(bottleneckMbps, AvailableMbps(link));
+                bottleneckMbps = Math.Min(bottleneckMbps, _availableMbps[link]);
                 var l = _links[link];
                 v = l.NodeA == v ? l.NodeB : l.NodeA;
             }
@@ -236,7 +206,7 @@ public sealed class Network
     public double BottleneckMbps(int from, int to)
     {
         var min = double.PositiveInfinity;
-        foreach (var link in PathLinks(from, to)) min = Math.Min(min, AvailableMbps(link));
+        foreach (var link in PathLinks(from, to)) min = Math.Min(min, _availableMbps[link]);
         return from != to && min == double.PositiveInfinity ? 0 : min;
     }
 
@@ -260,26 +230,11 @@ public sealed class Network
         return state;
     }
 
-    private sealed class LinkView(Network network) : IReadOnlyList<LinkSpec>
-    {
-        public LinkSpec this[int index] => network.Link(index);
-
-        public int Count => network._links.Length;
-
-        public IEnumerator<LinkSpec> GetEnumerator()
-        {
-            for (var l = 0; l < Count; l++) yield return network.Link(l);
-        }
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
-    }
-
     /// <summary>One Dijkstra run that can be resumed where it stopped.</summary>
     private sealed class SourceState
     {
         private readonly double[] _distance;
         private readonly bool[] _settled;
-        private readonly int[] _predecessorLink;
         private readonly PriorityQueue<int, double> _frontier = new();
 
         public SourceState(int source, int nodeCount)
@@ -287,57 +242,22 @@ public sealed class Network
             _distance = new double[nodeCount];
             Array.Fill(_distance, double.PositiveInfinity);
             _settled = new bool[nodeCount];
-            _predecessorLink = new int[nodeCount];
+            PredecessorLink = new int[nodeCount];
             _distance[source] = 0;
-            _predecessorLink[source] = -1;
+            PredecessorLink[source] = -1;
             _frontier.Enqueue(source, 0);
         }
 
-        public bool IsSettled(int node) => _settled[node];
+        public int[] PredecessorLink { get; }
 
-        /// <summary>The link into a settled node on its shortest path (−1 at the source).</summary>
-        public int PredecessorLink(int node) => _predecessorLink[node];
+        public bool IsSettled(int node) => _settled[node];
 
         public List<int> SettledOrder { get; } = [];
 
-        /// <summary>
-        /// The distance to <paramref name="target"/>; +∞ when unreachable or farther than
-        /// <paramref name="boundMs"/> (the search then stops at that radius, to be resumed by a later query).
-        /// </summary>
-        public double SettleUntil(int target, Network network, double boundMs = double.PositiveInfinity)
+        public double SettleUntil(int target, Network network)
         {
-            while (!_settled[target])
-                if (!_frontier.TryPeek(out _, out var nearest) || nearest > boundMs || !SettleNext(network))
-                    return double.PositiveInfinity;
-            return _distance[target];
-        }
-
-        /// <summary>
-        /// Whether this search stays exact when <paramref name="link"/>'s routing latency changes (and
-        /// adjusts it where that is cheap). Longer: only if neither end was reached over the link (else
-        /// distances behind it may grow). Shorter: if neither end is settled (never relaxed); if both
-        /// are and neither end gets closer through it; if one is and the other, now reached through
-        /// it, still lies beyond every settled node (the frontier takes it).
-        /// </summary>
-        public bool Survives(int link, LinkSpec ends, double oldLatencyMs, double newLatencyMs)
-        {
-            int a = ends.NodeA, b = ends.NodeB;
-            if (newLatencyMs >= oldLatencyMs)
-                return !(_distance[a] < double.PositiveInfinity && _predecessorLink[a] == link)
-                       && !(_distance[b] < double.PositiveInfinity && _predecessorLink[b] == link);
-            if (!_settled[a] && !_settled[b]) return true;
-            if (_settled[a] && _settled[b])
-                return _distance[a] + newLatencyMs >= _distance[b] && _distance[b] + newLatencyMs >= _distance[a];
-            var (near, far) = _settled[a] ? (a, b) : (b, a);
-            var candidate = _distance[near] + newLatencyMs;
-            if (candidate < _distance[SettledOrder[^1]]) return false;
-            if (candidate < _distance[far])
-            {
-                _distance[far] = candidate;
-                _predecessorLink[far] = link;
-                _frontier.Enqueue(far, candidate);
-            }
-            return true;
+            while (!_settled[target] && SettleNext(network)) { }
+            return _settled[target] ? _distance[target] : double.PositiveInfinity;
         }
 
         public void SettleCount(int count, Network network)
@@ -359,7 +279,7 @@ public sealed class Network
                     var candidate = distance + network._routingLatencyMs[link];
                     if (_settled[next] || candidate >= _distance[next]) continue;
                     _distance[next] = candidate;
-                    _predecessorLink[next] = link;
+                    PredecessorLink[next] = link;
                     _frontier.Enqueue(next, candidate);
                 }
                 return true;
