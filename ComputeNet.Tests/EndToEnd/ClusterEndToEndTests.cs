@@ -17,7 +17,7 @@ public sealed class ClusterEndToEndTests
     public async Task Two_members_with_postgres_share_registrations_and_answer_for_every_node()
     {
         Kcat.Require();
-        var postgres = PostgresServer.ConnectionString();
+        var postgres = PostgresServer.FreshDatabase();
         using var dataA = new TempDirectory("computenet-a");
         using var dataB = new TempDirectory("computenet-b");
         var seedPort = HostProcess.FreePort();

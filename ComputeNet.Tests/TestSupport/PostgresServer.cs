@@ -22,4 +22,23 @@ public static class PostgresServer
         Assert.Skip(message);
         return "";
     }
+
+    /// <summary>
+    /// A new, empty database on that server, so a test never sees another test's (or an earlier run's) journal:
+    /// hosts wake every node their journal last saw up, so a shared database makes each test pay for all the others.
+    /// </summary>
+    public static string FreshDatabase()
+    {
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString());
+        var name = $"computenet_test_{Guid.NewGuid():N}"[..32];
+        using (var connection = new Npgsql.NpgsqlConnection(server.ConnectionString))
+        {
+            connection.Open();
+            using var create = connection.CreateCommand();
+            create.CommandText = $"CREATE DATABASE {name}";
+            create.ExecuteNonQuery();
+        }
+        server.Database = name;
+        return server.ConnectionString;
+    }
 }

@@ -222,5 +222,5 @@ public sealed class SqliteNodePersistenceTests : NodePersistenceTests, IDisposab
 public sealed class PostgresNodePersistenceTests : NodePersistenceTests
 {
     protected override PersistenceSetup.Resolved Database() =>
-        PersistenceSetup.Resolve(new PersistenceOptions { Provider = "postgresql", ConnectionString = PostgresServer.ConnectionString() }, "unused");
+        PersistenceSetup.Resolve(new PersistenceOptions { Provider = "postgresql", ConnectionString = PostgresServer.FreshDatabase() }, "unused");
 }
