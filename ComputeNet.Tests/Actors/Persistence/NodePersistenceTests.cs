@@ -219,8 +219,11 @@ public sealed class SqliteNodePersistenceTests : NodePersistenceTests, IDisposab
     }
 }
 
-public sealed class PostgresNodePersistenceTests : NodePersistenceTests
+public sealed class PostgresNodePersistenceTests : NodePersistenceTests, IDisposable
 {
+    // Each test has a database (and so a connection pool) of its own: close the pool's idle connections when done.
+    void IDisposable.Dispose() => Npgsql.NpgsqlConnection.ClearAllPools();
+
     protected override PersistenceSetup.Resolved Database() =>
         PersistenceSetup.Resolve(new PersistenceOptions { Provider = "postgresql", ConnectionString = PostgresServer.FreshDatabase() }, "unused");
 }
