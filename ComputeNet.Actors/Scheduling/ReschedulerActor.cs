@@ -243,7 +243,9 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             .ToList();
 
         var apps = await refs.AppDirectory.Ask<AppDirectoryProtocol.AppList>(new AppDirectoryProtocol.ListApps(), timeout);
-        var candidates = apps.Apps.Where(a => a.Lifecycle is AppLifecycle.Running or AppLifecycle.Adjusting).ToList();
+        // The directory follows the journal and may lag an app that has just started running: ask every app that is not
+        // finished, and let each app's own answer (always current) decide whether it is running.
+        var candidates = apps.Apps.Where(a => a.Lifecycle is not (AppLifecycle.Rejected or AppLifecycle.Stopped or AppLifecycle.Unknown)).ToList();
         var adjustmentViews = await Task.WhenAll(candidates.Select(a => refs.AppRegion.Ask<object>(new GetAdjustmentView(a.AppId), timeout)));
         var running = adjustmentViews.OfType<AdjustmentView>().Where(v => v.Lifecycle == AppLifecycle.Running && v.Decision is not null)
             .Select(ToRunning).OfType<RunningAppView>().ToList();
