@@ -150,15 +150,20 @@ public abstract class NodePersistenceTests
                 (await node.Ask<NodeTelemetryRecorded>(new RecordNodeTelemetry(nodeId, token, samples), Timeout)).Applied.ShouldBe(3);
                 await node.Ask<TelemetryCheckpointed>(new CheckpointTelemetry(nodeId, window * 3 + 2), Timeout);
             }
-            // Give the telemetry journal's snapshot-then-delete a moment to land before counting rows.
-            await Task.Delay(500);
+            // The telemetry journal's snapshot-then-delete is asynchronous: count rows until it has landed (bounded).
             var journal = Akka.Persistence.Query.PersistenceQuery.Get(system)
                 .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
             var materializer = Akka.Streams.ActorMaterializer.Create(system);
             var lifecycle = await journal.CurrentEventsByPersistenceId(ComputeNet.Actors.Persistence.PersistenceIds.Node(nodeId), 0, long.MaxValue)
                 .RunAggregate(0, (n, _) => n + 1, materializer);
-            var telemetry = await journal.CurrentEventsByPersistenceId(ComputeNet.Actors.Persistence.PersistenceIds.NodeTelemetry(nodeId), 0, long.MaxValue)
-                .RunAggregate(0, (n, _) => n + 1, materializer);
+            var telemetry = 0;
+            for (var attempt = 0; attempt < 40; attempt++)
+            {
+                telemetry = await journal.CurrentEventsByPersistenceId(ComputeNet.Actors.Persistence.PersistenceIds.NodeTelemetry(nodeId), 0, long.MaxValue)
+                    .RunAggregate(0, (n, _) => n + 1, materializer);
+                if (telemetry < windows) break;
+                await Task.Delay(250);
+            }
             return (lifecycle, telemetry);
         }, settings);
 
