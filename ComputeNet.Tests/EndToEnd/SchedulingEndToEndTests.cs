@@ -86,7 +86,10 @@ public sealed class SchedulingEndToEndTests
                 .Select(line => (Key: line[..line.IndexOf('|')], Command: AgentCommand.FromJsonBytes(System.Text.Encoding.UTF8.GetBytes(line[(line.IndexOf('|') + 1)..]))))
                 .Where(c => c.Command is DeploySubtask d && d.AppId == appId)
                 .ToList();
-            return commands.Count > 0 && await Lifecycle(host, appId) == "deploying" ? commands : null;
+            // Each node's deploy command is published on its own, so wait until every planned subtask has one.
+            if (commands.Count == 0 || await Lifecycle(host, appId) != "deploying") return null;
+            var planned = (await host.GetJsonAsync<JsonObject>($"/api/apps/{appId}/plan"))["subtasks"]!.AsArray().Count;
+            return commands.Select(c => ((DeploySubtask)c.Command).SubtaskId).Distinct().Count() == planned ? commands : null;
         }, seconds: 60);
         deploys.ShouldAllBe(d => d.Key == d.Command.NodeId);
         var commandsOfApp = deploys.Select(d => (DeploySubtask)d.Command).ToList();
