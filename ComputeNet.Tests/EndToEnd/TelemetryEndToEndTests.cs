@@ -59,7 +59,7 @@ public sealed class TelemetryEndToEndTests
             });
 
             // Kill once some reports are applied and more are still coming.
-            await Eventually(async () => (await Telemetry(host, "edge-0"))["appliedSamples"]!.GetValue<long>() > 20 ? new object() : null);
+            await Eventually.GetAsync(async () => (await Telemetry(host, "edge-0"))["appliedSamples"]!.GetValue<long>() > 20 ? new object() : null, seconds: 60);
             await host.KillAsync();
             await sending;
         }
@@ -68,7 +68,7 @@ public sealed class TelemetryEndToEndTests
         {
             foreach (var id in ids)
             {
-                var view = await Eventually(async () =>
+                var view = await Eventually.GetAsync(async () =>
                 {
                     var telemetry = await Telemetry(restarted, id);
                     return telemetry["highestSeq"]!.GetValue<long>() == ReportsPerNode ? telemetry : null;
@@ -81,11 +81,11 @@ public sealed class TelemetryEndToEndTests
             node["health"]!.GetValue<string>().ShouldBe("up");
             node["usage"]!["seq"]!.GetValue<long>().ShouldBe(ReportsPerNode);
 
-            var letters = await Eventually(async () =>
+            var letters = await Eventually.GetAsync(async () =>
             {
                 var records = await Kcat.ConsumeAllAsync(kafka.BootstrapServers, "computenet.deadletter");
                 return records.Count >= 1 ? records : null;
-            });
+            }, seconds: 60);
             // At-least-once: a dead letter written just before the kill is written again by the replay.
             var parsed = letters.Select(line => DeadLetterRecord.FromJsonBytes(Encoding.UTF8.GetBytes(line[(line.IndexOf('|') + 1)..]))).ToList();
             parsed.Select(l => (l.SourcePartition, l.SourceOffset)).Distinct().Count().ShouldBe(1);
@@ -95,11 +95,11 @@ public sealed class TelemetryEndToEndTests
 
             // Lag is observed per assigned partition, so it appears once the restarted consumer's assignment settles.
             const string lagSeries = "computenet_telemetry_consumer_lag_records{partition=\"0\",topic=\"computenet.node-telemetry\"}";
-            var metrics = await Eventually(async () =>
+            var metrics = await Eventually.GetAsync(async () =>
             {
                 var text = await restarted.Http.GetStringAsync("/metrics");
                 return text.Contains(lagSeries, StringComparison.Ordinal) ? text : null;
-            });
+            }, seconds: 60);
             metrics.ShouldContain("computenet_nodes{health=\"up\"} 8");
             metrics.ShouldContain("computenet_telemetry_records_total{outcome=\"applied\"}");
             (await restarted.GetJsonAsync<JsonObject>("/api/topology"))["nodes"]!.AsArray().Count.ShouldBe(Nodes);
@@ -110,18 +110,6 @@ public sealed class TelemetryEndToEndTests
     private static async Task<JsonObject> Telemetry(HostProcess host, string id)
     {
         var response = await host.Http.GetAsync($"/api/nodes/{id}/telemetry");
-        return response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<JsonObject>())! : new JsonObject { ["appliedSamples"] = -1, ["highestSeq"] = -1 };
-    }
-
-    private static async Task<T> Eventually<T>(Func<Task<T?>> probe, int seconds = 60) where T : class
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var value = await probe();
-            if (value is not null) return value;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met within " + seconds + " s");
-            await Task.Delay(300);
-        }
+        return response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<JsonObject>())! : new JsonObject { ["appliedSamples"] = -1L, ["highestSeq"] = -1L };
     }
 }
