@@ -53,7 +53,8 @@ public sealed class HostProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => host.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await host.WaitUntilReadyAsync(TimeSpan.FromSeconds(90));
+        // Generous: a second cluster member on a machine shared with other builds once needed more than 90 s to join.
+        await host.WaitUntilReadyAsync(TimeSpan.FromSeconds(180));
         return host;
     }
 
