@@ -108,7 +108,7 @@ public sealed record DriftDetectorOptions
 
 /// <summary>
 /// Two-sided CUSUM on a level series (or on forecast residuals) with a robust moving baseline:
-/// reference = median and σ = 1.4826·MAD of a lagged window, deviations standardised and capped,
+/// reference = median of the newest <see cref="DriftDetectorOptions.ReferenceWindowIntervals"/> and σ = 1.4826·MAD of a lagged window, deviations standardised and capped,
 /// a suspicion opens when either side's sum exceeds the trigger, persists while it stays above the
 /// all-clear level, and is confirmed after <see cref="DriftDetectorOptions.PersistenceIntervals"/>
 /// intervals. A confirmation re-bases the detector on the post-change observations, so one step
