@@ -39,6 +39,17 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
 
     protected abstract double Score(GreedyContext context, int k, int v);
 
+    /// <summary>
+    /// Scores the feasible ones of subtask k's candidates at once (<paramref name="feasible"/>[i] for
+    /// candidates[i]; <paramref name="widened"/> when these come from the widened scan). One by one by
+    /// default; the learned policy scores them together, from the mask the search has already checked.
+    /// </summary>
+    protected virtual void ScoreFeasible(GreedyContext context, int k, IReadOnlyList<int> candidates, bool[] feasible, bool widened, double[] scores)
+    {
+        for (var i = 0; i < candidates.Count; i++)
+            if (feasible[i]) scores[i] = Score(context, k, candidates[i]);
+    }
+
     /// <summary>A policy-specific veto checked before feasibility (re-placement forbids ping-pong targets here).</summary>
     protected virtual bool Allows(int k, int v) => true;
 
@@ -191,15 +202,15 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
             var wanted = policy.Options.AlternativesPerSubtask + policy.Options.RunnersUp;
             why = ConstraintKind.Unplaced;
             _sawLocalFailure = false;
-            var ranked = Rank(k, context.Candidates(k, policy.Options.CandidateLimit, wide: false), wanted, ref why);
+            var ranked = Rank(k, context.Candidates(k, policy.Options.CandidateLimit, wide: false), widened: false, wanted, ref why);
             // Farther nodes rarely fix a delay or bandwidth failure among the nearest ones, so only a
             // node-local failure (pinning, capability, reliability, speed, capacity) widens the scan.
             if (ranked.Count == 0 && _sawLocalFailure && !context.CandidatesAreWhole(k, policy.Options.CandidateLimit))
-                ranked = Rank(k, context.Candidates(k, policy.Options.CandidateLimit, wide: true), wanted, ref why);
+                ranked = Rank(k, context.Candidates(k, policy.Options.CandidateLimit, wide: true), widened: true, wanted, ref why);
             return ranked;
         }
 
-        private List<CandidateScore> Rank(int k, IReadOnlyList<int> candidates, int wanted, ref ConstraintKind why)
+        private List<CandidateScore> Rank(int k, IReadOnlyList<int> candidates, bool widened, int wanted, ref ConstraintKind why)
         {
             var problem = context.Problem;
             var result = new List<CandidateScore>();
@@ -214,8 +225,15 @@ public abstract class GreedyPolicy(GreedyOptions? options) : IPlacementPolicy
                 }
                 return result;
             }
-            foreach (var v in candidates)
-                if (Feasible(k, v, ref why)) result.Add(new CandidateScore(v, problem.Nodes[v].Id, policy.Score(context, k, v)));
+            var feasible = new bool[candidates.Count];
+            var anyFeasible = false;
+            for (var i = 0; i < candidates.Count; i++) anyFeasible |= feasible[i] = Feasible(k, candidates[i], ref why);
+            // An exhausted budget ends the search whatever the scores.
+            if (!anyFeasible || BudgetExhausted) return result;
+            var scores = new double[candidates.Count];
+            policy.ScoreFeasible(context, k, candidates, feasible, widened, scores);
+            for (var i = 0; i < candidates.Count; i++)
+                if (feasible[i]) result.Add(new CandidateScore(candidates[i], problem.Nodes[candidates[i]].Id, scores[i]));
             result.Sort((a, b) => a.Score != b.Score ? a.Score.CompareTo(b.Score) : a.Node.CompareTo(b.Node));
             return result;
         }

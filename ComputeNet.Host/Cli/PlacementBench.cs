@@ -84,6 +84,8 @@ public static class PlacementBench
         var drl = DrlPlacementPolicy.Load(args.Option("model"));
         Console.Error.WriteLine($"placement policy {DrlPlacementPolicy.PolicyName}: {drl.Description}");
         var topology = PlacementDataLoader.LoadZooTopology(DefaultTopologyFile(args));
+        var options = new BenchmarkOptions(Seed: args.IntOption("seed", 2026), ScaleNodeCount: args.IntOption("scale-nodes", 10_000), ScaleDecisions: args.IntOption("decisions", 40));
+        if (args.Flag("latency-only")) return Task.FromResult<object>(DrlBenchmark.Latency(drl, topology, options));
         ZooTopology? unseen = null;
         if (args.Option("topology") is { } file)
         {
@@ -92,7 +94,6 @@ public static class PlacementBench
                 Console.Error.WriteLine($"warning: {unseen.Name} is among the training networks; unseen_topology_gap is not unseen");
         }
         var apps = PlacementTrainingData.HeldOutApps();
-        var options = new BenchmarkOptions(Seed: args.IntOption("seed", 2026), ScaleNodeCount: args.IntOption("scale-nodes", 10_000), ScaleDecisions: args.IntOption("decisions", 40));
         return Task.FromResult<object>(DrlBenchmark.Run(drl, topology, unseen, options, apps));
     }
 

@@ -72,6 +72,27 @@ public sealed class CandidateGraph
         return Describe(context, k, candidates, mask, step, steps);
     }
 
+    /// <summary>
+    /// The graph <see cref="Build"/> gives, from the candidates and mask the search has just checked
+    /// (so no node is checked twice): the narrow scan's candidates with their mask, or the first
+    /// <paramref name="limit"/> feasible ones of a widened scan.
+    /// </summary>
+    internal static CandidateGraph FromCheckedCandidates(GreedyContext context, int k, IReadOnlyList<int> candidates, bool[] feasible,
+        bool widened, int limit, int step, int steps)
+    {
+        if (widened)
+        {
+            var nodes = new List<int>(limit);
+            for (var i = 0; i < candidates.Count && nodes.Count < limit; i++)
+                if (feasible[i]) nodes.Add(candidates[i]);
+            return Describe(context, k, [.. nodes], [.. nodes.Select(_ => true)], step, steps);
+        }
+        var count = Math.Min(candidates.Count, Math.Max(limit, 1));
+        var slots = new int[count];
+        for (var i = 0; i < count; i++) slots[i] = candidates[i];
+        return Describe(context, k, slots, feasible[..count], step, steps);
+    }
+
     private static CandidateGraph Describe(GreedyContext context, int k, int[] candidates, bool[] mask, int step, int steps)
     {
         var problem = context.Problem;

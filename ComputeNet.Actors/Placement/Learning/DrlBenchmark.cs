@@ -25,10 +25,31 @@ public sealed record DrlBenchmarkReport(
     [property: JsonPropertyName("p99_ms_1k_nodes")] double P99MsThousand,
     [property: JsonPropertyName("p50_ms_10k_nodes")] double P50MsTenThousand,
     [property: JsonPropertyName("p99_ms_10k_nodes")] double P99MsTenThousand,
+    [property: JsonPropertyName("p50_cpu_ms_1k_nodes")] double P50CpuMsThousand,
+    [property: JsonPropertyName("p99_cpu_ms_1k_nodes")] double P99CpuMsThousand,
+    [property: JsonPropertyName("p50_cpu_ms_10k_nodes")] double P50CpuMsTenThousand,
     [property: JsonPropertyName("p99_cpu_ms_10k_nodes")] double P99CpuMsTenThousand,
     [property: JsonPropertyName("best_heuristic_p99_ms_10k_nodes")] double BestHeuristicP99MsTenThousand,
+    [property: JsonPropertyName("best_heuristic_p99_cpu_ms_10k_nodes")] double BestHeuristicP99CpuMsTenThousand,
     [property: JsonPropertyName("unseen_topology")] string UnseenTopology,
     [property: JsonPropertyName("unseen_topology_gap")] double UnseenTopologyGap,
+    [property: JsonPropertyName("infeasible_plans")] int InfeasiblePlans);
+
+/// <summary>Decision latency of one policy on one fleet size: wall clock and the deciding thread's CPU time.</summary>
+public sealed record LatencyFigures(
+    [property: JsonPropertyName("nodes")] int Nodes,
+    [property: JsonPropertyName("p50_ms")] double WallP50,
+    [property: JsonPropertyName("p99_ms")] double WallP99,
+    [property: JsonPropertyName("p50_cpu_ms")] double CpuP50,
+    [property: JsonPropertyName("p99_cpu_ms")] double CpuP99);
+
+public sealed record DrlLatencyReport(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("best_heuristic")] string BestHeuristic,
+    [property: JsonPropertyName("drl_1k_nodes")] LatencyFigures Thousand,
+    [property: JsonPropertyName("best_heuristic_1k_nodes")] LatencyFigures HeuristicThousand,
+    [property: JsonPropertyName("drl_10k_nodes")] LatencyFigures TenThousand,
+    [property: JsonPropertyName("best_heuristic_10k_nodes")] LatencyFigures HeuristicTenThousand,
     [property: JsonPropertyName("infeasible_plans")] int InfeasiblePlans);
 
 /// <summary>
@@ -40,6 +61,8 @@ public sealed record DrlBenchmarkReport(
 /// </summary>
 public static class DrlBenchmark
 {
+    private const int WarmUpDecisions = 20;
+
     public static DrlBenchmarkReport Run(DrlPlacementPolicy drl, ZooTopology topology, ZooTopology? unseen = null,
         BenchmarkOptions? options = null, IReadOnlyList<AppSpec>? realApps = null)
     {
@@ -61,16 +84,17 @@ public static class DrlBenchmark
         infeasible += mine.InfeasiblePlans;
         var highest = acceptance.MaxBy(p => p.Value.Ratio);
 
-        var thousand = Timing(drl, topology, 1_000, options, ref infeasible);
-        var tenThousand = Timing(drl, topology, options.ScaleNodeCount, options, ref infeasible);
-        var heuristicTenThousand = Timing(best, topology, options.ScaleNodeCount, options, ref infeasible);
+        var latency = Latency(drl, topology, options);
+        infeasible += latency.InfeasiblePlans;
 
         return new DrlBenchmarkReport(
             drl.Description, topology.Name, best.Name,
             gap.Drl, gap.Heuristic, gap.Proved, gap.VsHeuristic,
             mine.Ratio, acceptance[best.Name].Ratio, mine.Ratio - acceptance[best.Name].Ratio,
             highest.Key, highest.Value.Ratio,
-            thousand.P50, thousand.P99, tenThousand.P50, tenThousand.P99, tenThousand.CpuP99, heuristicTenThousand.P99,
+            latency.Thousand.WallP50, latency.Thousand.WallP99, latency.TenThousand.WallP50, latency.TenThousand.WallP99,
+            latency.Thousand.CpuP50, latency.Thousand.CpuP99, latency.TenThousand.CpuP50, latency.TenThousand.CpuP99,
+            latency.HeuristicTenThousand.WallP99, latency.HeuristicTenThousand.CpuP99,
             unseen?.Name ?? topology.Name, unseenGap.Drl, infeasible);
     }
 
@@ -92,9 +116,30 @@ public static class DrlBenchmark
         return (Mean(drlGaps), Mean(heuristicGaps), drlGaps.Count, comparison.MeanRelativeImprovement);
     }
 
-    private static (double P50, double P99, double CpuP99) Timing(IPlacementPolicy policy, ZooTopology topology, int nodes, BenchmarkOptions options, ref int infeasible)
+    /// <summary>
+    /// Decision latency alone (<c>bench drl --latency-only</c>): a 50-subtask app on 1,000 and on
+    /// <see cref="BenchmarkOptions.ScaleNodeCount"/> nodes, the learned policy and the best heuristic on the same decisions.
+    /// </summary>
+    public static DrlLatencyReport Latency(DrlPlacementPolicy drl, ZooTopology topology, BenchmarkOptions? options = null)
+    {
+        options ??= new BenchmarkOptions();
+        var best = new ObjectiveGreedyPolicy(new GreedyOptions(Weights: options.Weights ?? ObjectiveWeights.Default));
+        var infeasible = 0;
+        var thousand = Timing(drl, topology, 1_000, options, ref infeasible);
+        var heuristicThousand = Timing(best, topology, 1_000, options, ref infeasible);
+        var tenThousand = Timing(drl, topology, options.ScaleNodeCount, options, ref infeasible);
+        var heuristicTenThousand = Timing(best, topology, options.ScaleNodeCount, options, ref infeasible);
+        return new DrlLatencyReport(drl.Description, best.Name, thousand, heuristicThousand, tenThousand, heuristicTenThousand, infeasible);
+    }
+
+    private static LatencyFigures Timing(IPlacementPolicy policy, ZooTopology topology, int nodes, BenchmarkOptions options, ref int infeasible)
     {
         var fleet = InstanceGenerator.BuildFleet(topology, new GeneratorOptions(Seed: options.Seed, TargetNodeCount: nodes));
+        // Untimed decisions first, from their own random stream: a serving host runs code the tiered JIT has
+        // already optimised (the first decisions after a start run unoptimised code at several times the cost).
+        var warmUp = new Random(options.Seed + 3);
+        for (var i = 0; i < WarmUpDecisions; i++)
+            policy.Place(InstanceGenerator.Problem(fleet, AppGenerator.RandomDag(warmUp, options.ScaleSubtasks, $"warm-up{i}"), warmUp.Next(fleet.Nodes.Count)));
         var random = new Random(options.Seed + 2);
         var times = new List<double>();
         var cpuTimes = new List<double>();
@@ -110,7 +155,8 @@ public static class DrlBenchmark
             times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             if (result is PlacementPlan plan && FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0) infeasible++;
         }
-        return (PlacementBenchmark.Percentile(times, 0.5), PlacementBenchmark.Percentile(times, 0.99), PlacementBenchmark.Percentile(cpuTimes, 0.99));
+        return new LatencyFigures(fleet.Nodes.Count, PlacementBenchmark.Percentile(times, 0.5), PlacementBenchmark.Percentile(times, 0.99),
+            PlacementBenchmark.Percentile(cpuTimes, 0.5), PlacementBenchmark.Percentile(cpuTimes, 0.99));
     }
 
     private static double Mean(List<double> values) => values.Count == 0 ? double.NaN : values.Average();

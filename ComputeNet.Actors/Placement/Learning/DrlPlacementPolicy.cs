@@ -17,7 +17,6 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
 
     public const string DefaultModelFileName = "placement-drl.bin";
 
-    private readonly object _modelGate = new();
     private readonly GreedyOptions _options;
     private volatile Serving _serving;
 
@@ -95,7 +94,7 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
             var fallback = new ObjectiveGreedyPolicy(_options).Place(problem);
             return fallback with { Explanation = $"{PolicyName}: {serving.Description}; decided by {fallback.PolicyName}" };
         }
-        var result = new LearnedScorePolicy(this, model, _options).Place(problem);
+        var result = new LearnedScorePolicy(model, _options).Place(problem);
         Recorder?.Record(problem, result);
         return result with
         {
@@ -103,37 +102,36 @@ public sealed class DrlPlacementPolicy : IPlacementPolicy
         };
     }
 
-    private float[] Score(PlacementGnn model, CandidateGraph graph, CandidateEmbeddings embeddings)
-    {
-        lock (_modelGate) return model.Score(graph, embeddings);
-    }
-
-    /// <summary>The search skeleton with the network's score: computed once per subtask and partial plan, for all its candidates.</summary>
-    private sealed class LearnedScorePolicy(DrlPlacementPolicy owner, PlacementGnn model, GreedyOptions options) : GreedyPolicy(options)
+    /// <summary>
+    /// The search skeleton with the network's scores: one pass per subtask and partial plan over the candidates
+    /// the search has checked, the candidate embeddings shared by the decision's subtasks.
+    /// </summary>
+    private sealed class LearnedScorePolicy(PlacementGnn model, GreedyOptions options) : GreedyPolicy(options)
     {
         // Far behind any network score: candidates outside the graph (a widened scan) rank by objective delta after it.
         private const double OutsideGraphOffset = 1e6;
 
-        private int _scoredSubtask = -1;
-        private int[] _scoredAssignment = [];
-        private readonly Dictionary<int, double> _scores = new();
         private readonly CandidateEmbeddings _embeddings = new();
 
         public override string Name => PolicyName;
 
-        protected override double Score(GreedyContext context, int k, int v)
+        /// <summary>A candidate the network did not see (past the graph's limit in a widened scan).</summary>
+        protected override double Score(GreedyContext context, int k, int v) =>
+            OutsideGraphOffset + context.Objective.Delta(context.Plan, k, v);
+
+        protected override void ScoreFeasible(GreedyContext context, int k, IReadOnlyList<int> candidates, bool[] feasible, bool widened, double[] scores)
         {
-            if (k != _scoredSubtask || !context.Plan.Assignment.SequenceEqual(_scoredAssignment))
+            var graph = CandidateGraph.FromCheckedCandidates(context, k, candidates, feasible, widened, Options.CandidateLimit,
+                context.Plan.PlacedCount, context.Problem.Subtasks.Count);
+            var logits = model.Score(graph, _embeddings);
+            // The graph's nodes are a subsequence of the candidates (a prefix, or the first feasible ones), all distinct.
+            var slot = 0;
+            for (var i = 0; i < candidates.Count; i++)
             {
-                _scoredSubtask = k;
-                _scoredAssignment = context.Plan.ToArray();
-                _scores.Clear();
-                var graph = CandidateGraph.Build(context, k, Options.CandidateLimit, context.Plan.PlacedCount, context.Problem.Subtasks.Count);
-                var logits = owner.Score(model, graph, _embeddings);
-                for (var i = 0; i < graph.Count; i++)
-                    if (graph.Mask[i]) _scores[graph.Nodes[i]] = -logits[i];
+                var inGraph = slot < graph.Count && graph.Nodes[slot] == candidates[i];
+                if (feasible[i]) scores[i] = inGraph ? -logits[slot] : Score(context, k, candidates[i]);
+                if (inGraph) slot++;
             }
-            return _scores.TryGetValue(v, out var score) ? score : OutsideGraphOffset + context.Objective.Delta(context.Plan, k, v);
         }
     }
 }

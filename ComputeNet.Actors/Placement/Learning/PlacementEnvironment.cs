@@ -4,16 +4,22 @@ namespace ComputeNet.Actors.Placement.Learning;
 /// <param name="RewardScale">Reward per step = −objective delta × this (deltas are ~0.01–0.1).</param>
 /// <param name="RejectionPenalty">Reward when a subtask has no feasible candidate and the app is rejected, per subtask of the app:
 /// larger than any step's scaled delta, so that giving up early never pays more than placing everything.</param>
-public sealed record EnvironmentOptions(int CandidateLimit = 64, double RewardScale = 10, double RejectionPenalty = 3, ObjectiveWeights? Weights = null)
+/// <param name="Shaping">Charged on top of each step's objective delta (<see cref="StepShaping.Default"/> when null).</param>
+public sealed record EnvironmentOptions(int CandidateLimit = 64, double RewardScale = 10, double RejectionPenalty = 3, ObjectiveWeights? Weights = null,
+    StepShaping? Shaping = null)
 {
     public static readonly EnvironmentOptions Default = new();
+
+    /// <summary>What a step costs in training: the objective's delta plus the shaping.</summary>
+    internal double StepCost(GreedyContext context, int k, int v) =>
+        context.Objective.Delta(context.Plan, k, v) + (Shaping ?? StepShaping.Default).Cost(context, k, v);
 }
 
 /// <summary>
 /// One app's placement as an episode: subtasks one at a time in the grading order (the greedy
 /// policies' <see cref="GreedyPolicy.SubtaskOrder"/>), each action a slot of the current
 /// <see cref="CandidateGraph"/> whose mask comes from <see cref="FeasibilityChecker"/>; the reward is
-/// the negative change of <see cref="PlacementObjective"/> (scaled), and a rejection costs
+/// the negative change of <see cref="PlacementObjective"/> plus the <see cref="StepShaping"/> cost (scaled), and a rejection costs
 /// <see cref="EnvironmentOptions.RejectionPenalty"/> per subtask. Pure: no TorchSharp, no clock.
 /// </summary>
 public sealed class PlacementEnvironment
@@ -35,6 +41,8 @@ public sealed class PlacementEnvironment
     public double RejectionCost => _options.RejectionPenalty * _order.Length;
 
     internal GreedyContext Context { get; }
+
+    internal EnvironmentOptions Options => _options;
 
     public PlacementProblem Problem => Context.Problem;
 
@@ -58,7 +66,7 @@ public sealed class PlacementEnvironment
         if (slot < 0 || slot >= graph.Count || !graph.Mask[slot])
             throw new ArgumentOutOfRangeException(nameof(slot), "The action is masked: the node is infeasible for this subtask.");
         var node = graph.Nodes[slot];
-        var reward = -Context.Objective.Delta(Context.Plan, graph.Subtask, node) * _options.RewardScale;
+        var reward = -_options.StepCost(Context, graph.Subtask, node) * _options.RewardScale;
         Context.Plan.Assign(graph.Subtask, node);
         _step++;
         Observe();

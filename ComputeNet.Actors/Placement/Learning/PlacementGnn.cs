@@ -187,8 +187,12 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
         var inference = _inference;
         if (inference is null)
         {
-            using var noGrad = no_grad();
-            _inference = inference = new PlacementGnnInference(_encode, _message, _update, _global, _policyHidden, _policyOut, _skip);
+            // Concurrent decisions share one snapshot; the weights are read from the native tensors once.
+            lock (_inferenceGate)
+            {
+                using var noGrad = no_grad();
+                _inference = inference = _inference ?? new PlacementGnnInference(_encode, _message, _update, _global, _policyHidden, _policyOut, _skip);
+            }
         }
         return inference.Score(graph, embeddings);
     }
@@ -215,6 +219,7 @@ public sealed class PlacementGnn : nn.Module<GraphBatch, (Tensor Logits, Tensor 
     }
 
     private volatile PlacementGnnInference? _inference;
+    private readonly object _inferenceGate = new();
 
     /// <summary>Softmax over feasible candidates only (probability 0 where masked).</summary>
     public static double[] Probabilities(float[] logits, bool[] mask)

@@ -36,8 +36,9 @@ internal sealed class PlacementGnnInference
 
     /// <summary>
     /// Scores one decision step. The candidate embeddings (encoder and message passing over the
-    /// nodes' state before the decision) are taken from <paramref name="embeddings"/> when the same
-    /// candidate set was embedded earlier in this decision; only the per-subtask head runs every step.
+    /// nodes' state before the decision, and their share of the head) are taken from
+    /// <paramref name="embeddings"/> when the same candidate set was embedded earlier in this decision;
+    /// per step only the subtask's columns pass through the head.
     /// </summary>
     public float[] Score(CandidateGraph graph, CandidateEmbeddings? embeddings = null)
     {
@@ -46,17 +47,19 @@ internal sealed class PlacementGnnInference
         const int f = CandidateGraph.NodeFeatureCount;
         const int s = CandidateGraph.StaticFeatureCount;
         const int step = CandidateGraph.StepFeatureCount;
-        var (h, pooled) = embeddings is null ? Embed(graph) : embeddings.GetOrAdd(this, graph, Embed);
+        var embedded = embeddings is null ? Embed(graph) : embeddings.GetOrAdd(this, graph, Embed);
 
         // The summary's share of the policy's hidden layer is the same for every candidate.
-        var global = new float[H];
+        Span<float> global = stackalloc float[H];
         _global.Apply(graph.GlobalFeatures, global, relu: true);
-        var shared = new float[H];
+        Span<float> shared = stackalloc float[H];
         _policyHidden.Bias.CopyTo(shared);
-        _policyHidden.Accumulate(pooled, H + step, shared);
+        _policyHidden.Accumulate(embedded.Pooled, H + step, shared);
         _policyHidden.Accumulate(global, 2 * H + step, shared);
-        var hidden = new float[H];
-        var output = new float[1];
+        Span<float> hidden = stackalloc float[H];
+        Span<float> output = stackalloc float[1];
+        var outputWeights = _policyOut.SingleOutputWeights;
+        var outputBias = _policyOut.Bias[0];
         var logits = new float[n];
         for (var i = 0; i < n; i++)
         {
@@ -65,20 +68,24 @@ internal sealed class PlacementGnnInference
                 logits[i] = MaskedLogit;
                 continue;
             }
-            shared.CopyTo(hidden);
-            _policyHidden.Accumulate(h.AsSpan(i * H, H), 0, hidden);
-            _policyHidden.Accumulate(x.AsSpan(i * f + s, step), H, hidden);
-            for (var d = 0; d < H; d++) hidden[d] = Math.Max(0, hidden[d]);
-            _policyOut.Apply(hidden, output, relu: false);
-            var score = output[0];
-            _skip.Apply(x.AsSpan(i * f, f), output, relu: false);
+            var fromEmbedding = embedded.HeadInput.AsSpan(i * H, H);
+            for (var d = 0; d < H; d++) hidden[d] = shared[d] + fromEmbedding[d];
+            var columns = x.AsSpan(i * f + s, step);
+            _policyHidden.Accumulate(columns, H, hidden);
+            var score = outputBias;
+            for (var d = 0; d < H; d++) score += outputWeights[d] * Math.Max(0, hidden[d]);
+            output[0] = embedded.StaticSkip[i];
+            _skip.Accumulate(columns, s, output);
             logits[i] = score + output[0];
         }
         return logits;
     }
 
-    /// <summary>Node embeddings (Count × Hidden) and their mean: from the static columns and the links only.</summary>
-    private (float[] Embeddings, float[] Pooled) Embed(CandidateGraph graph)
+    /// <summary>
+    /// The node embeddings' mean and their (and the node-state columns') share of the head:
+    /// from the static columns and the links only.
+    /// </summary>
+    private CandidateEmbedding Embed(CandidateGraph graph)
     {
         var n = graph.Count;
         var edges = graph.EdgeSource.Length;
@@ -130,7 +137,18 @@ internal sealed class PlacementGnnInference
         for (var i = 0; i < n; i++)
             for (var d = 0; d < H; d++) pooled[d] += h[i * H + d];
         for (var d = 0; d < H; d++) pooled[d] /= Math.Max(1, n);
-        return (h, pooled);
+
+        // What the head computes from the embedding and the node-state columns, the same for every subtask.
+        var headInput = new float[n * H];
+        var staticSkip = new float[n];
+        Span<float> skip = stackalloc float[1];
+        for (var i = 0; i < n; i++)
+        {
+            _policyHidden.Accumulate(h.AsSpan(i * H, H), 0, headInput.AsSpan(i * H, H));
+            _skip.Apply(x.AsSpan(i * f, s), skip, relu: false);
+            staticSkip[i] = skip[0];
+        }
+        return new CandidateEmbedding(pooled, headInput, staticSkip);
     }
 
     /// <summary>
@@ -154,6 +172,10 @@ internal sealed class PlacementGnnInference
         }
 
         public float[] Bias { get; }
+
+        /// <summary>The weight row of a single-output layer (then the transposed store is that row).</summary>
+        public ReadOnlySpan<float> SingleOutputWeights =>
+            _outputs == 1 ? _transposed : throw new NotSupportedException("The layer has more than one output.");
 
         public void Apply(ReadOnlySpan<float> input, Span<float> output, bool relu)
         {
@@ -188,13 +210,13 @@ internal sealed class PlacementGnnInference
 /// </summary>
 public sealed class CandidateEmbeddings
 {
-    private readonly Dictionary<int[], (float[] Embeddings, float[] Pooled)> _bySet = new(CandidateSetComparer.Instance);
+    private readonly Dictionary<int[], CandidateEmbedding> _bySet = new(CandidateSetComparer.Instance);
     private object? _weights;
 
     /// <summary>Candidate sets embedded so far (a figure for profiling and tests).</summary>
     public int Sets => _bySet.Count;
 
-    internal (float[] Embeddings, float[] Pooled) GetOrAdd(object weights, CandidateGraph graph, Func<CandidateGraph, (float[], float[])> embed)
+    internal CandidateEmbedding GetOrAdd(object weights, CandidateGraph graph, Func<CandidateGraph, CandidateEmbedding> embed)
     {
         if (!ReferenceEquals(weights, _weights))
         {
@@ -205,3 +227,8 @@ public sealed class CandidateEmbeddings
         return _bySet[graph.Nodes] = embed(graph);
     }
 }
+
+/// <param name="Pooled">Mean of the candidate embeddings (Hidden).</param>
+/// <param name="HeadInput">Per candidate (Count × Hidden): the policy's hidden layer fed by its embedding, without bias.</param>
+/// <param name="StaticSkip">Per candidate: the skip's bias plus its node-state columns' share.</param>
+internal sealed record CandidateEmbedding(float[] Pooled, float[] HeadInput, float[] StaticSkip);

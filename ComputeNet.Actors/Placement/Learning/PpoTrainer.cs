@@ -188,9 +188,10 @@ public sealed class PpoTrainer : IDisposable
     }
 
     /// <summary>
-    /// Behaviour cloning before PPO: cross-entropy towards the candidate with the smallest objective
-    /// delta (greedy-objective's step), so that PPO starts from a policy as good as the heuristic's
-    /// single steps instead of from random scores. Returns the mean loss.
+    /// Behaviour cloning before PPO: cross-entropy towards the candidate with the smallest step cost
+    /// (the objective's delta, greedy-objective's step, plus the environment's <see cref="StepShaping"/>),
+    /// so that PPO starts from a policy as good as that one-step rule instead of from random scores.
+    /// Returns the mean loss.
     /// </summary>
     public double Imitate(IReadOnlyList<PlacementProblem> problems)
     {
@@ -201,15 +202,13 @@ public sealed class PpoTrainer : IDisposable
             var environment = new PlacementEnvironment(problem, _options.Environment);
             while (environment.Current is { } graph)
             {
-                var objective = environment.Context.Objective;
-                var plan = environment.Context.Plan;
                 var best = -1;
-                var bestDelta = double.PositiveInfinity;
+                var bestCost = double.PositiveInfinity;
                 for (var i = 0; i < graph.Count; i++)
                 {
                     if (!graph.Mask[i]) continue;
-                    var delta = objective.Delta(plan, graph.Subtask, graph.Nodes[i]);
-                    if (delta < bestDelta) (best, bestDelta) = (i, delta);
+                    var cost = environment.Options.StepCost(environment.Context, graph.Subtask, graph.Nodes[i]);
+                    if (cost < bestCost) (best, bestCost) = (i, cost);
                 }
                 graphs.Add(graph);
                 targets.Add(best);
