@@ -42,14 +42,19 @@ public sealed record ReschedulerRefs(IActorRef NodeRegion, IActorRef NodeDirecto
 
 public static class ReschedulerProtocol
 {
-    /// <summary>Review every running app now (also what the periodic check sends itself).</summary>
-    public sealed record ReviewNow(string Trigger);
+    /// <summary>Review every running app now (also what the periodic check sends itself); a sender gets <see cref="ReviewDone"/>.</summary>
+    public sealed record ReviewNow(string Trigger) : IComputeNetMessage;
+
+    /// <summary>The review that included the asked one is complete: every app it affected has answered.</summary>
+    /// <param name="Trigger">everything the review covered (triggers that arrived together are reviewed together).</param>
+    public sealed record ReviewDone(string Trigger, int Adjustments, int Degradations) : IComputeNetMessage;
 
     /// <summary>Answered with <see cref="ReschedulerStatus"/>.</summary>
-    public sealed record GetReschedulerStatus;
+    public sealed record GetReschedulerStatus : IComputeNetMessage;
 
     /// <param name="Assessments">reviews completed (every affected app told).</param>
-    public sealed record ReschedulerStatus(long Offset, int Assessments, int Adjustments, int Degradations, string? LastTrigger);
+    /// <param name="LastTrigger">what set off the last completed review.</param>
+    public sealed record ReschedulerStatus(long Offset, int Assessments, int Adjustments, int Degradations, string? LastTrigger) : IComputeNetMessage;
 }
 
 /// <summary>
@@ -71,17 +76,20 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
     private sealed record StreamDone(Exception? Cause);
     private sealed record ResumeStream;
     private sealed record AssessNow;
-    private sealed record Loaded(AdjustmentInput Input, string Trigger, long Offset);
-    private sealed record LoadFailed(Exception Cause, string Trigger, long Offset);
-    private sealed record Told(long Offset, int Adjusted, int Degraded);
+    private sealed record Loaded(AdjustmentInput Input, string Trigger, long Offset, IReadOnlyList<IActorRef> Requesters);
+    private sealed record LoadFailed(Exception Cause, string Trigger, long Offset, IReadOnlyList<IActorRef> Requesters);
+    private sealed record Told(long Offset, string Trigger, int Adjusted, int Degraded, IReadOnlyList<IActorRef> Requesters);
 
     private readonly IEventsByTagQuery _readJournal;
+    private readonly ICurrentPersistenceIdsQuery _persistenceIds;
     private readonly ReschedulerRefs _refs;
     private readonly ReschedulerSettings _settings;
     private readonly TimeProvider _clock;
     private readonly StabilityPolicy _stability;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IMaterializer _materializer = Context.Materializer();
     private readonly List<string> _pendingTriggers = [];
+    private readonly List<IActorRef> _requesters = []; // asked for a review that has not started yet
     private long _offset;
     private long _seenOffset;
     private bool _assessing;
@@ -90,9 +98,11 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
     private int _degradations;
     private string? _lastTrigger;
 
-    public ReschedulerActor(IEventsByTagQuery readJournal, ReschedulerRefs refs, ReschedulerSettings settings, TimeProvider clock)
+    public ReschedulerActor(IEventsByTagQuery readJournal, ICurrentPersistenceIdsQuery persistenceIds, ReschedulerRefs refs, ReschedulerSettings settings,
+        TimeProvider clock)
     {
         _readJournal = readJournal;
+        _persistenceIds = persistenceIds;
         _refs = refs;
         _settings = settings;
         _clock = clock;
@@ -120,6 +130,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
         Command<ReschedulerProtocol.ReviewNow>(review =>
         {
             _pendingTriggers.Add(review.Trigger);
+            if (!Sender.IsNobody() && !Sender.Equals(Self)) _requesters.Add(Sender);
             Self.Tell(new AssessNow());
         });
         Command<AssessNow>(_ => Assess());
@@ -129,6 +140,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             _log.Warning(failed.Cause, "Reading the live fleet for runtime adjustment failed; retrying");
             _assessing = false;
             _pendingTriggers.Insert(0, failed.Trigger);
+            _requesters.AddRange(failed.Requesters);
             Timers.StartSingleTimer(nameof(AssessNow), new AssessNow(), TimeSpan.FromSeconds(2));
         });
         Command<Told>(told =>
@@ -137,6 +149,8 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             _assessments++;
             _adjustments += told.Adjusted;
             _degradations += told.Degraded;
+            _lastTrigger = told.Trigger;
+            foreach (var requester in told.Requesters) requester.Tell(new ReschedulerProtocol.ReviewDone(told.Trigger, told.Adjusted, told.Degraded));
             if (told.Offset > _offset)
             {
                 _offset = told.Offset;
@@ -156,8 +170,9 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IEventsByTagQuery readJournal, ReschedulerRefs refs, ReschedulerSettings settings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new ReschedulerActor(readJournal, refs, settings, clock));
+    public static Props Props<TReadJournal>(TReadJournal readJournal, ReschedulerRefs refs, ReschedulerSettings settings, TimeProvider clock)
+        where TReadJournal : IEventsByTagQuery, ICurrentPersistenceIdsQuery =>
+        Akka.Actor.Props.Create(() => new ReschedulerActor(readJournal, readJournal, refs, settings, clock));
 
     protected override void OnReplaySuccess()
     {
@@ -168,7 +183,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
     private void Run(long offset) =>
         _readJournal.EventsByTag(EventTags.Drift, offset == 0 ? Offset.NoOffset() : Offset.Sequence(offset))
             .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), e => new StreamDone(e)),
-                Context.Materializer());
+                _materializer);
 
     /// <summary>A trigger as the app's history shows it, e.g. "link-drifted edge-a|edge-b latency_ms up".</summary>
     public static string Describe(object @event) => @event switch
@@ -185,15 +200,21 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
         var triggers = _pendingTriggers.Distinct().ToList();
         var trigger = triggers.Count <= 3 ? string.Join(", ", triggers) : $"{string.Join(", ", triggers.Take(3))} and {triggers.Count - 3} more";
         _pendingTriggers.Clear();
-        _lastTrigger = trigger;
         var offset = _seenOffset;
-        Load(_refs, _settings).PipeTo(Self, success: input => new Loaded(input, trigger, offset), failure: e => new LoadFailed(e, trigger, offset));
+        IReadOnlyList<IActorRef> requesters = [.. _requesters];
+        _requesters.Clear();
+        Load(_refs, _settings, _persistenceIds, _materializer).PipeTo(Self,
+            success: input => new Loaded(input, trigger, offset, requesters), failure: e => new LoadFailed(e, trigger, offset, requesters));
     }
 
     private void OnLoaded(Loaded loaded)
     {
         var now = _clock.GetUtcNow();
         var round = AdjustmentPlanner.Plan(loaded.Input, loaded.Trigger, _stability, _settings.Options, now);
+        if (_log.IsDebugEnabled)
+            _log.Debug("Review ({0}): {1} running app(s) on {2} node(s), links [{3}]; affected: [{4}]", loaded.Trigger, loaded.Input.Apps.Count,
+                loaded.Input.Nodes.Count, string.Join(", ", loaded.Input.Links.Select(l => $"{LinkKeys.Of(l.Src, l.Dst)} {l.LatencyMs:0.#} ms")),
+                string.Join("; ", round.Details.Select(d => $"{d.AppId} {d.Reason}: {d.Decision.Reason}, {d.Moves.Count} move(s)")));
         foreach (var adjustment in round.Adjustments)
             _log.Info("Re-placing {0} ({1}): {2}", adjustment.AppId, adjustment.Reason,
                 string.Join(", ", adjustment.Moves.Select(m => $"{m.SubtaskId} {m.FromNodeId} → {m.ToNodeId}")));
@@ -222,11 +243,12 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
                     log.Warning(e, "An app did not answer {0}", command.GetType().Name);
                 }
             }))
-            .PipeTo(Self, success: () => new Told(loaded.Offset, round.Adjustments.Count, round.Degradations.Count));
+            .PipeTo(Self, success: () => new Told(loaded.Offset, loaded.Trigger, round.Adjustments.Count, round.Degradations.Count, loaded.Requesters));
     }
 
     /// <summary>The live fleet: registered nodes with their ledgers, links that are up, running apps, and the forecasts that concern them.</summary>
-    private static async Task<AdjustmentInput> Load(ReschedulerRefs refs, ReschedulerSettings settings)
+    private static async Task<AdjustmentInput> Load(ReschedulerRefs refs, ReschedulerSettings settings, ICurrentPersistenceIdsQuery persistenceIds,
+        IMaterializer materializer)
     {
         var timeout = settings.Timeout;
         var list = await refs.NodeDirectory.Ask<NodeDirectoryProtocol.NodeList>(new NodeDirectoryProtocol.ListNodes(), timeout);
@@ -242,11 +264,16 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             .Select(l => new FleetLink(l.Src, l.Dst, l.Latest!.CapacityMbps, l.Latest.AvailableMbps, l.Latest.LatencyMs))
             .ToList();
 
+        // The directory follows the journal's tag and lags it (by seconds under load): an app submitted and started just before
+        // a drift may be missing from it, and would then be missed until the next periodic check. The journal's own list of
+        // entities is current, so every app in it is asked unless the directory knows it finished; each app's own answer
+        // (always current) decides whether it is running.
         var apps = await refs.AppDirectory.Ask<AppDirectoryProtocol.AppList>(new AppDirectoryProtocol.ListApps(), timeout);
-        // The directory follows the journal and may lag an app that has just started running: ask every app that is not
-        // finished, and let each app's own answer (always current) decide whether it is running.
-        var candidates = apps.Apps.Where(a => a.Lifecycle is not (AppLifecycle.Rejected or AppLifecycle.Stopped or AppLifecycle.Unknown)).ToList();
-        var adjustmentViews = await Task.WhenAll(candidates.Select(a => refs.AppRegion.Ask<object>(new GetAdjustmentView(a.AppId), timeout)));
+        var finished = apps.Apps.Where(a => a.Lifecycle is AppLifecycle.Rejected or AppLifecycle.Stopped).Select(a => a.AppId).ToHashSet(StringComparer.Ordinal);
+        var journaled = await persistenceIds.CurrentPersistenceIds()
+            .Where(id => PersistenceIds.AppIdOf(id) is { } appId && !finished.Contains(appId))
+            .RunWith(Sink.Seq<string>(), materializer);
+        var adjustmentViews = await Task.WhenAll(journaled.Select(id => refs.AppRegion.Ask<object>(new GetAdjustmentView(PersistenceIds.AppIdOf(id)!), timeout)));
         var running = adjustmentViews.OfType<AdjustmentView>().Where(v => v.Lifecycle == AppLifecycle.Running && v.Decision is not null)
             .Select(ToRunning).OfType<RunningAppView>().ToList();
 
