@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -65,32 +64,24 @@ public static class ReschedulerProtocol
 /// <see cref="AppActor"/> to adjust (or that it runs degraded, or recovered). The offset is saved only after the
 /// apps answered, so a restart re-assesses (never skips) the last events; apps refuse stale or duplicate moves.
 /// </summary>
-public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
+public sealed class ReschedulerActor : PersistentTagFollower
 {
     public const string Id = "rescheduler";
 
     private const string HeldSuffix = " (held back by the stability policy until now)";
 
-    private sealed record StreamInit;
-    private sealed record StreamAck;
-    private sealed record StreamDone(Exception? Cause);
-    private sealed record ResumeStream;
     private sealed record AssessNow;
     private sealed record Loaded(AdjustmentInput Input, string Trigger, long Offset, IReadOnlyList<IActorRef> Requesters);
     private sealed record LoadFailed(Exception Cause, string Trigger, long Offset, IReadOnlyList<IActorRef> Requesters);
     private sealed record Told(long Offset, string Trigger, int Adjusted, int Degraded, IReadOnlyList<IActorRef> Requesters);
 
-    private readonly IEventsByTagQuery _readJournal;
     private readonly ICurrentPersistenceIdsQuery _persistenceIds;
     private readonly ReschedulerRefs _refs;
     private readonly ReschedulerSettings _settings;
     private readonly TimeProvider _clock;
     private readonly StabilityPolicy _stability;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly IMaterializer _materializer = Context.Materializer();
     private readonly List<string> _pendingTriggers = [];
     private readonly List<IActorRef> _requesters = []; // asked for a review that has not started yet
-    private long _offset;
     private long _seenOffset;
     private bool _assessing;
     private int _assessments;
@@ -99,34 +90,14 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
     private string? _lastTrigger;
 
     public ReschedulerActor(IEventsByTagQuery readJournal, ICurrentPersistenceIdsQuery persistenceIds, ReschedulerRefs refs, ReschedulerSettings settings,
-        TimeProvider clock)
+        TimeProvider clock) : base(readJournal, EventTags.Drift)
     {
-        _readJournal = readJournal;
         _persistenceIds = persistenceIds;
         _refs = refs;
         _settings = settings;
         _clock = clock;
         _stability = new StabilityPolicy(settings.Options.Stability);
 
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is ProjectionCheckpoint checkpoint) _offset = _seenOffset = checkpoint.Offset;
-        });
-
-        Command<StreamInit>(_ => Sender.Tell(new StreamAck()));
-        Command<EventEnvelope>(envelope =>
-        {
-            _pendingTriggers.Add(Describe(envelope.Event));
-            if (envelope.Offset is Sequence sequence) _seenOffset = sequence.Value;
-            Sender.Tell(new StreamAck());
-            Timers.StartSingleTimer(nameof(AssessNow), new AssessNow(), _settings.Wait);
-        });
-        Command<StreamDone>(done =>
-        {
-            _log.Warning(done.Cause, "The drift stream of the rescheduler stopped; resuming from offset {0}", _seenOffset);
-            Timers.StartSingleTimer(nameof(ResumeStream), new ResumeStream(), TimeSpan.FromSeconds(1));
-        });
-        Command<ResumeStream>(_ => Run(_seenOffset));
         Command<ReschedulerProtocol.ReviewNow>(review =>
         {
             _pendingTriggers.Add(review.Trigger);
@@ -137,7 +108,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
         Command<Loaded>(OnLoaded);
         Command<LoadFailed>(failed =>
         {
-            _log.Warning(failed.Cause, "Reading the live fleet for runtime adjustment failed; retrying");
+            Log.Warning(failed.Cause, "Reading the live fleet for runtime adjustment failed; retrying");
             _assessing = false;
             _pendingTriggers.Insert(0, failed.Trigger);
             _requesters.AddRange(failed.Requesters);
@@ -151,39 +122,35 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             _degradations += told.Degraded;
             _lastTrigger = told.Trigger;
             foreach (var requester in told.Requesters) requester.Tell(new ReschedulerProtocol.ReviewDone(told.Trigger, told.Adjusted, told.Degraded));
-            if (told.Offset > _offset)
-            {
-                _offset = told.Offset;
-                SaveSnapshot(new ProjectionCheckpoint(_offset));
-            }
+            SaveCheckpoint(told.Offset);
             if (_pendingTriggers.Count > 0) Self.Tell(new AssessNow());
         });
         Command<ReschedulerProtocol.GetReschedulerStatus>(_ =>
-            Sender.Tell(new ReschedulerProtocol.ReschedulerStatus(_offset, _assessments, _adjustments, _degradations, _lastTrigger)));
-        Command<SaveSnapshotSuccess>(success => DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1, success.Metadata.Timestamp.AddTicks(-1))));
-        Command<SaveSnapshotFailure>(failure => _log.Warning(failure.Cause, "Saving the rescheduler's offset failed"));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+            Sender.Tell(new ReschedulerProtocol.ReschedulerStatus(Checkpoint, _assessments, _adjustments, _degradations, _lastTrigger)));
     }
 
     public override string PersistenceId => Id;
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props<TReadJournal>(TReadJournal readJournal, ReschedulerRefs refs, ReschedulerSettings settings, TimeProvider clock)
         where TReadJournal : IEventsByTagQuery, ICurrentPersistenceIdsQuery =>
         Akka.Actor.Props.Create(() => new ReschedulerActor(readJournal, readJournal, refs, settings, clock));
 
+    // Events already assessed but not yet saved are assessed again after a restart, never skipped; a resumed stream goes on from the last seen.
+    protected override long ResumeOffset => Math.Max(_seenOffset, Checkpoint);
+
     protected override void OnReplaySuccess()
     {
-        Run(_offset);
+        base.OnReplaySuccess();
         Timers.StartPeriodicTimer("check", new ReschedulerProtocol.ReviewNow("periodic check"), _settings.Check);
     }
 
-    private void Run(long offset) =>
-        _readJournal.EventsByTag(EventTags.Drift, offset == 0 ? Offset.NoOffset() : Offset.Sequence(offset))
-            .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), e => new StreamDone(e)),
-                _materializer);
+    protected override void OnEvent(EventEnvelope envelope, IActorRef stream)
+    {
+        _pendingTriggers.Add(Describe(envelope.Event));
+        if (envelope.Offset is Sequence sequence) _seenOffset = sequence.Value;
+        Acknowledge(stream);
+        Timers.StartSingleTimer(nameof(AssessNow), new AssessNow(), _settings.Wait);
+    }
 
     /// <summary>A trigger as the app's history shows it, e.g. "link-drifted edge-a|edge-b latency_ms up".</summary>
     public static string Describe(object @event) => @event switch
@@ -200,10 +167,10 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
         var triggers = _pendingTriggers.Distinct().ToList();
         var trigger = triggers.Count <= 3 ? string.Join(", ", triggers) : $"{string.Join(", ", triggers.Take(3))} and {triggers.Count - 3} more";
         _pendingTriggers.Clear();
-        var offset = _seenOffset;
+        var offset = ResumeOffset;
         IReadOnlyList<IActorRef> requesters = [.. _requesters];
         _requesters.Clear();
-        Load(_refs, _settings, _persistenceIds, _materializer).PipeTo(Self,
+        Load(_refs, _settings, _persistenceIds, Materializer).PipeTo(Self,
             success: input => new Loaded(input, trigger, offset, requesters), failure: e => new LoadFailed(e, trigger, offset, requesters));
     }
 
@@ -211,15 +178,15 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
     {
         var now = _clock.GetUtcNow();
         var round = AdjustmentPlanner.Plan(loaded.Input, loaded.Trigger, _stability, _settings.Options, now);
-        if (_log.IsDebugEnabled)
-            _log.Debug("Review ({0}): {1} running app(s) on {2} node(s), links [{3}]; affected: [{4}]", loaded.Trigger, loaded.Input.Apps.Count,
+        if (Log.IsDebugEnabled)
+            Log.Debug("Review ({0}): {1} running app(s) on {2} node(s), links [{3}]; affected: [{4}]", loaded.Trigger, loaded.Input.Apps.Count,
                 loaded.Input.Nodes.Count, string.Join(", ", loaded.Input.Links.Select(l => $"{LinkKeys.Of(l.Src, l.Dst)} {l.LatencyMs:0.#} ms")),
                 string.Join("; ", round.Details.Select(d => $"{d.AppId} {d.Reason}: {d.Decision.Reason}, {d.Moves.Count} move(s)")));
         foreach (var adjustment in round.Adjustments)
-            _log.Info("Re-placing {0} ({1}): {2}", adjustment.AppId, adjustment.Reason,
+            Log.Info("Re-placing {0} ({1}): {2}", adjustment.AppId, adjustment.Reason,
                 string.Join(", ", adjustment.Moves.Select(m => $"{m.SubtaskId} {m.FromNodeId} → {m.ToNodeId}")));
         foreach (var degradation in round.Degradations)
-            _log.Warning("{0} runs degraded: {1} of {2} cannot be met ({3})", degradation.AppId, degradation.Constraint, degradation.SubtaskId, degradation.Reason);
+            Log.Warning("{0} runs degraded: {1} of {2} cannot be met ({3})", degradation.AppId, degradation.Constraint, degradation.SubtaskId, degradation.Reason);
         if (round.RetryAt is { } retryAt)
         {
             // The apps held back keep what triggered them.
@@ -229,7 +196,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
 
         var region = _refs.AppRegion;
         var timeout = _settings.Timeout;
-        var log = _log;
+        var log = Log;
         IEnumerable<object> commands = [.. round.Adjustments, .. round.Degradations, .. round.Recoveries];
         Task.WhenAll(commands.Select(async command =>
             {
@@ -256,7 +223,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
         var nodes = new List<LiveNode>(list.Nodes.Count);
         for (var i = 0; i < list.Nodes.Count; i++)
             if (views[i] is ReservationReplies.NodeCapacityView view)
-                nodes.Add(new LiveNode(list.Nodes[i].Spec, view.Schedulable, view.Available));
+                nodes.Add(new LiveNode(list.Nodes[i].Spec, view.Schedulable, view.Available, view.Committed + view.Reserved));
 
         var topology = await refs.Topology.Ask<TopologyReplies.TopologyView>(new TopologyQueries.GetTopology(), timeout);
         var links = topology.Links
@@ -278,14 +245,17 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             .Select(ToRunning).OfType<RunningAppView>().ToList();
 
         if (!settings.UseForecasts || running.Count == 0) return new AdjustmentInput(nodes, links, running, [], []);
+        var specs = list.Nodes.ToDictionary(n => n.Spec.NodeId, n => n.Spec, StringComparer.Ordinal);
         var hosting = running.SelectMany(a => a.Decision.NodeIds).Distinct(StringComparer.Ordinal).ToList();
         var nodeForecasts = await Task.WhenAll(hosting.Select(id => refs.NodeRegion.Ask<object>(new NodeQueries.GetNodeForecast(id), timeout)));
         var linkForecasts = await Task.WhenAll(links.Select(l => refs.Topology.Ask<object>(new TopologyQueries.GetLinkForecast(l.Src, l.Dst), timeout)));
         return new AdjustmentInput(nodes, links, running,
-            [.. nodeForecasts.OfType<NodeReplies.NodeForecastView>().Where(f => f.IntervalsObserved > 0).Select(f => new NodeOutlook(f.NodeId,
-                Lowest(f.Metrics, NodeMetrics.CpuAvailableCores), Lowest(f.Metrics, NodeMetrics.MemoryAvailableGb)))],
+            [.. nodeForecasts.OfType<NodeReplies.NodeForecastView>().Where(f => f.IntervalsObserved > 0)
+                .Select(f => (f.NodeId, Available: specs.TryGetValue(f.NodeId, out var spec) ? NodeMetrics.ForecastAvailable(spec, f.Metrics) : null))
+                .Where(f => f.Available is not null)
+                .Select(f => new NodeOutlook(f.NodeId, f.Available!.Value))],
             [.. linkForecasts.OfType<TopologyReplies.LinkForecastView>().Where(f => f.IntervalsObserved > 0)
-                .Select(f => (f.Src, f.Dst, Latency: Highest(f.Metrics, LinkMetrics.LatencyMs)))
+                .Select(f => (f.Src, f.Dst, Latency: Forecasting.MetricForecast.Highest(f.Metrics, LinkMetrics.LatencyMs)))
                 .Where(f => f.Latency is not null)
                 .Select(f => new LinkOutlook(f.Src, f.Dst, f.Latency!.Value))]);
     }
@@ -298,10 +268,4 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             : JsonSerializer.Deserialize<MultiGranularityDecomposition>(view.DecompositionJson, ComputeNetSerializer.JsonOptions);
         return decomposition is null ? null : new RunningAppView(view.AppId, spec, decomposition, view.Decision!, view.Degradation is not null);
     }
-
-    private static double? Lowest(IEnumerable<Forecasting.MetricForecast> metrics, string metric) =>
-        metrics.FirstOrDefault(m => m.Metric == metric) is { Horizons.Count: > 0 } m ? m.Horizons.Min(h => h.Point) : null;
-
-    private static double? Highest(IEnumerable<Forecasting.MetricForecast> metrics, string metric) =>
-        metrics.FirstOrDefault(m => m.Metric == metric) is { Horizons.Count: > 0 } m ? m.Horizons.Max(h => h.Point) : null;
 }
