@@ -69,6 +69,14 @@ public sealed record MetricDrift(string Metric, DriftDetected Detection, DateTim
 /// <summary>The forecast of one metric: the latest closed interval's value and, per horizon, the point and 90% interval.</summary>
 public sealed record MetricForecast(string Metric, double? Latest, IReadOnlyList<ForecastPoint> Horizons, IReadOnlyList<string> Models)
 {
+    /// <summary>The least point forecast over the horizons of <paramref name="metric"/> (null = not forecast yet): what a planner bounds free compute by.</summary>
+    public static double? Lowest(IEnumerable<MetricForecast> forecasts, string metric) =>
+        forecasts.FirstOrDefault(f => f.Metric == metric) is { Horizons.Count: > 0 } f ? f.Horizons.Min(h => h.Point) : null;
+
+    /// <summary>The greatest point forecast over the horizons of <paramref name="metric"/> (null = not forecast yet), e.g. a link's worst latency.</summary>
+    public static double? Highest(IEnumerable<MetricForecast> forecasts, string metric) =>
+        forecasts.FirstOrDefault(f => f.Metric == metric) is { Horizons.Count: > 0 } f ? f.Horizons.Max(h => h.Point) : null;
+
     public bool Equals(MetricForecast? other) =>
         other is not null && Metric == other.Metric && Latest == other.Latest && Horizons.SequenceEqual(other.Horizons) && Models.SequenceEqual(other.Models);
 

@@ -39,18 +39,17 @@ public sealed record NodeCapacityLedger(IReadOnlyList<CapacityReservation> Reser
         Reservations.Where(r => r.IsLiveAt(now)).Aggregate(Resources.Zero, (sum, r) => sum + r.Total);
 
     /// <summary>
-    /// What a new reservation may take: the registered capacity minus what is committed, bounded by the
-    /// forecast availability when the node has one, minus what live reservations hold; never negative.
-    /// The agent reports the node's whole use, committed subtasks included once they run, so the forecast
-    /// bounds the committed share instead of being reduced by it again (that would count it twice);
-    /// reservations are not running yet and always come off.
+    /// What ComputeNet's placements may hold on the node in total: its capacity, bounded by the forecast of what the node's
+    /// other work leaves free. Agents report the node's use by everything except ComputeNet's own subtasks (their share is
+    /// the ledger's), so the forecast is never reduced by a deployment or a migration of ours. Runtime adjustment
+    /// (<c>AdjustmentPlanner</c>) applies the same rule to the subtasks already running.
     /// </summary>
-    public Resources Available(Resources capacity, Resources? forecastAvailable, DateTimeOffset now)
-    {
-        var unreserved = capacity - Committed;
-        if (forecastAvailable is { } forecast) unreserved = Resources.Min(unreserved, forecast);
-        return Resources.Max(unreserved - ReservedAt(now), Resources.Zero);
-    }
+    public static Resources Placeable(Resources capacity, Resources? forecastAvailable) =>
+        forecastAvailable is { } forecast ? Resources.Min(capacity, forecast) : capacity;
+
+    /// <summary>What a new reservation may take: <see cref="Placeable"/> minus what is committed and what live reservations hold; never negative.</summary>
+    public Resources Available(Resources capacity, Resources? forecastAvailable, DateTimeOffset now) =>
+        Resources.Max(Placeable(capacity, forecastAvailable) - Committed - ReservedAt(now), Resources.Zero);
 
     public CapacityReservation? Find(string reservationId) => Reservations.FirstOrDefault(r => r.ReservationId == reservationId);
 

@@ -17,26 +17,17 @@ public static class NodeMetrics
         : [new(CpuAvailableCores, 0, spec.CpuCores), new(MemoryAvailableGb, 0, spec.MemoryGb)];
 
     /// <summary>
-    /// The least point forecast over the horizons, per forecast metric; storage (not forecast) and metrics
-    /// without a forecast yet stay at the registered capacity. Null when nothing is forecast yet.
+    /// What the node's other work leaves free, by the least point forecast over the horizons per forecast metric (agents
+    /// report the node's use by everything but ComputeNet's subtasks); storage (not forecast) and metrics without a forecast
+    /// yet stay at the registered capacity. Null when nothing is forecast yet.
     /// </summary>
     public static Placement.Resources? ForecastAvailable(NodeSpec spec, IReadOnlyList<MetricForecast> forecasts)
     {
-        double cpu = spec.CpuCores, memory = spec.MemoryGb, gpus = spec.Gpus;
-        var any = false;
-        foreach (var forecast in forecasts)
-        {
-            if (forecast.Horizons.Count == 0) continue;
-            any = true;
-            var least = forecast.Horizons.Min(h => h.Point);
-            switch (forecast.Metric)
-            {
-                case CpuAvailableCores: cpu = least; break;
-                case MemoryAvailableGb: memory = least; break;
-                case GpuAvailable: gpus = least; break;
-            }
-        }
-        return any ? new Placement.Resources(Math.Max(cpu, 0), Math.Max(memory, 0), spec.StorageGb, Math.Max(gpus, 0)) : null;
+        var cpu = MetricForecast.Lowest(forecasts, CpuAvailableCores);
+        var memory = MetricForecast.Lowest(forecasts, MemoryAvailableGb);
+        var gpus = MetricForecast.Lowest(forecasts, GpuAvailable);
+        if (cpu is null && memory is null && gpus is null) return null;
+        return new Placement.Resources(Math.Max(cpu ?? spec.CpuCores, 0), Math.Max(memory ?? spec.MemoryGb, 0), spec.StorageGb, Math.Max(gpus ?? spec.Gpus, 0));
     }
 
     /// <summary>Capacity minus use, in <see cref="Of"/> order; written into a caller's buffer (no allocation per sample).</summary>

@@ -122,6 +122,10 @@ public sealed class ComputeNetSerializer(ExtendedActorSystem system) : Serialize
         [typeof(AppAdjustmentEvents.MigrationRolledBack)] = "app-migration-rolled-back",
         [typeof(AppAdjustmentEvents.AppDegraded)] = "app-degraded",
         [typeof(AppAdjustmentEvents.AppDegradationCleared)] = "app-degradation-cleared",
+        [typeof(Scheduling.ReschedulerProtocol.ReviewNow)] = "rescheduler-review-now",
+        [typeof(Scheduling.ReschedulerProtocol.ReviewDone)] = "rescheduler-review-done",
+        [typeof(Scheduling.ReschedulerProtocol.GetReschedulerStatus)] = "rescheduler-get-status",
+        [typeof(Scheduling.ReschedulerProtocol.ReschedulerStatus)] = "rescheduler-status",
     }.ToFrozenDictionary();
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest =

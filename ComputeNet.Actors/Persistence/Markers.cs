@@ -16,7 +16,13 @@ public static class PersistenceIds
     /// <summary>The node's telemetry checkpoints: a journal of its own, compacted by snapshots, so the node's lifecycle journal stays an audit trail.</summary>
     public static string NodeTelemetry(string nodeId) => $"node-telemetry-{nodeId}";
 
-    public static string App(string appId) => $"app-{appId}";
+    public static string App(string appId) => AppPrefix + appId;
+
+    public const string AppPrefix = "app-";
+
+    /// <summary>The app id of an app's persistence id; null for any other entity's.</summary>
+    public static string? AppIdOf(string persistenceId) =>
+        persistenceId.StartsWith(AppPrefix, StringComparison.Ordinal) ? persistenceId[AppPrefix.Length..] : null;
 }
 
 /// <summary>Tags the event tagger writes, for Persistence.Query's eventsByTag (audit, projections).</summary>

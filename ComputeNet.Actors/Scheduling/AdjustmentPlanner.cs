@@ -7,14 +7,17 @@ using ModelNodeSpec = ComputeNet.Actors.Model.NodeSpec;
 
 namespace ComputeNet.Actors.Scheduling;
 
-/// <summary>A registered node as the rescheduler sees it: its spec, whether it takes work, and what its ledger leaves free.</summary>
-public sealed record LiveNode(ModelNodeSpec Spec, bool Schedulable, Resources Available);
+/// <summary>
+/// A registered node as the rescheduler sees it: its spec, whether it takes work, what its ledger leaves free for a new
+/// reservation, and what the ledger holds (committed plus reserved).
+/// </summary>
+public sealed record LiveNode(ModelNodeSpec Spec, bool Schedulable, Resources Available, Resources Held);
 
 /// <summary>A running app: its spec, decomposition and current placement, and whether it runs degraded.</summary>
 public sealed record RunningAppView(string AppId, AppSpec Spec, MultiGranularityDecomposition Decomposition, PlacementDecision Decision, bool Degraded);
 
-/// <summary>The lowest point forecast over the horizons of a node's free CPU cores and memory (null = no forecast).</summary>
-public sealed record NodeOutlook(string NodeId, double? CpuAvailableCores, double? MemoryAvailableGb);
+/// <summary>What a node's other work leaves free over the forecast horizons (<see cref="Nodes.NodeMetrics.ForecastAvailable"/>).</summary>
+public sealed record NodeOutlook(string NodeId, Resources Available);
 
 /// <summary>The highest point forecast over the horizons of a link's latency.</summary>
 public sealed record LinkOutlook(string Src, string Dst, double LatencyMs);
@@ -140,18 +143,15 @@ public static class AdjustmentPlanner
     private static FleetForecast Forecast(AdjustmentInput input, RunningFleet fleet, IReadOnlyDictionary<string, int> indexById, IReadOnlyList<LinkSpec> links)
     {
         var nodeAvailable = new Dictionary<int, Resources>();
+        var live = input.Nodes.ToDictionary(n => n.Spec.NodeId, StringComparer.Ordinal);
         foreach (var outlook in input.NodeForecasts)
         {
-            if (!indexById.TryGetValue(outlook.NodeId, out var v)) continue;
-            var node = fleet.Nodes[v];
-            if (node.Capacity.CpuCores <= 0) continue;
-            // The forecast free compute is what placements may use at the horizon: agents' reported use counts as load outside
-            // ComputeNet's placements (as the simulator's traces are). CPU and memory are forecast; storage and GPUs keep their capacity.
-            nodeAvailable[v] = new Resources(
-                Math.Min(node.Capacity.CpuCores, outlook.CpuAvailableCores ?? node.Capacity.CpuCores),
-                Math.Min(node.Capacity.MemoryGb, outlook.MemoryAvailableGb ?? node.Capacity.MemoryGb),
-                node.Capacity.StorageGb,
-                node.Capacity.Gpus);
+            if (!indexById.TryGetValue(outlook.NodeId, out var v) || !live.TryGetValue(outlook.NodeId, out var node) || !node.Schedulable) continue;
+            // The ledger's rule (reported use is other work): everything ComputeNet holds on the node must fit in what the
+            // forecast leaves. The fleet counts the node's use now as its background plus the running apps, so the
+            // forecast's room is stated on top of that use (raw: negative when the holdings exceed the forecast).
+            var placeable = Nodes.NodeCapacityLedger.Placeable(fleet.Nodes[v].Capacity, outlook.Available);
+            nodeAvailable[v] = fleet.Nodes[v].Used + placeable - node.Held;
         }
         var linkIndex = new Dictionary<(int, int), int>();
         for (var l = 0; l < links.Count; l++) linkIndex[(links[l].NodeA, links[l].NodeB)] = l;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
-using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -42,14 +41,19 @@ public sealed record ReschedulerRefs(IActorRef NodeRegion, IActorRef NodeDirecto
 
 public static class ReschedulerProtocol
 {
-    /// <summary>Review every running app now (also what the periodic check sends itself).</summary>
-    public sealed record ReviewNow(string Trigger);
+    /// <summary>Review every running app now (also what the periodic check sends itself); a sender gets <see cref="ReviewDone"/>.</summary>
+    public sealed record ReviewNow(string Trigger) : IComputeNetMessage;
+
+    /// <summary>The review that included the asked one is complete: every app it affected has answered.</summary>
+    /// <param name="Trigger">everything the review covered (triggers that arrived together are reviewed together).</param>
+    public sealed record ReviewDone(string Trigger, int Adjustments, int Degradations) : IComputeNetMessage;
 
     /// <summary>Answered with <see cref="ReschedulerStatus"/>.</summary>
-    public sealed record GetReschedulerStatus;
+    public sealed record GetReschedulerStatus : IComputeNetMessage;
 
     /// <param name="Assessments">reviews completed (every affected app told).</param>
-    public sealed record ReschedulerStatus(long Offset, int Assessments, int Adjustments, int Degradations, string? LastTrigger);
+    /// <param name="LastTrigger">what set off the last completed review.</param>
+    public sealed record ReschedulerStatus(long Offset, int Assessments, int Adjustments, int Degradations, string? LastTrigger) : IComputeNetMessage;
 }
 
 /// <summary>
@@ -60,29 +64,24 @@ public static class ReschedulerProtocol
 /// <see cref="AppActor"/> to adjust (or that it runs degraded, or recovered). The offset is saved only after the
 /// apps answered, so a restart re-assesses (never skips) the last events; apps refuse stale or duplicate moves.
 /// </summary>
-public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
+public sealed class ReschedulerActor : PersistentTagFollower
 {
     public const string Id = "rescheduler";
 
     private const string HeldSuffix = " (held back by the stability policy until now)";
 
-    private sealed record StreamInit;
-    private sealed record StreamAck;
-    private sealed record StreamDone(Exception? Cause);
-    private sealed record ResumeStream;
     private sealed record AssessNow;
-    private sealed record Loaded(AdjustmentInput Input, string Trigger, long Offset);
-    private sealed record LoadFailed(Exception Cause, string Trigger, long Offset);
-    private sealed record Told(long Offset, int Adjusted, int Degraded);
+    private sealed record Loaded(AdjustmentInput Input, string Trigger, long Offset, IReadOnlyList<IActorRef> Requesters);
+    private sealed record LoadFailed(Exception Cause, string Trigger, long Offset, IReadOnlyList<IActorRef> Requesters);
+    private sealed record Told(long Offset, string Trigger, int Adjusted, int Degraded, IReadOnlyList<IActorRef> Requesters);
 
-    private readonly IEventsByTagQuery _readJournal;
+    private readonly ICurrentPersistenceIdsQuery _persistenceIds;
     private readonly ReschedulerRefs _refs;
     private readonly ReschedulerSettings _settings;
     private readonly TimeProvider _clock;
     private readonly StabilityPolicy _stability;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<string> _pendingTriggers = [];
-    private long _offset;
+    private readonly List<IActorRef> _requesters = []; // asked for a review that has not started yet
     private long _seenOffset;
     private bool _assessing;
     private int _assessments;
@@ -90,45 +89,29 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
     private int _degradations;
     private string? _lastTrigger;
 
-    public ReschedulerActor(IEventsByTagQuery readJournal, ReschedulerRefs refs, ReschedulerSettings settings, TimeProvider clock)
+    public ReschedulerActor(IEventsByTagQuery readJournal, ICurrentPersistenceIdsQuery persistenceIds, ReschedulerRefs refs, ReschedulerSettings settings,
+        TimeProvider clock) : base(readJournal, EventTags.Drift)
     {
-        _readJournal = readJournal;
+        _persistenceIds = persistenceIds;
         _refs = refs;
         _settings = settings;
         _clock = clock;
         _stability = new StabilityPolicy(settings.Options.Stability);
 
-        Recover<SnapshotOffer>(offer =>
-        {
-            if (offer.Snapshot is ProjectionCheckpoint checkpoint) _offset = _seenOffset = checkpoint.Offset;
-        });
-
-        Command<StreamInit>(_ => Sender.Tell(new StreamAck()));
-        Command<EventEnvelope>(envelope =>
-        {
-            _pendingTriggers.Add(Describe(envelope.Event));
-            if (envelope.Offset is Sequence sequence) _seenOffset = sequence.Value;
-            Sender.Tell(new StreamAck());
-            Timers.StartSingleTimer(nameof(AssessNow), new AssessNow(), _settings.Wait);
-        });
-        Command<StreamDone>(done =>
-        {
-            _log.Warning(done.Cause, "The drift stream of the rescheduler stopped; resuming from offset {0}", _seenOffset);
-            Timers.StartSingleTimer(nameof(ResumeStream), new ResumeStream(), TimeSpan.FromSeconds(1));
-        });
-        Command<ResumeStream>(_ => Run(_seenOffset));
         Command<ReschedulerProtocol.ReviewNow>(review =>
         {
             _pendingTriggers.Add(review.Trigger);
+            if (!Sender.IsNobody() && !Sender.Equals(Self)) _requesters.Add(Sender);
             Self.Tell(new AssessNow());
         });
         Command<AssessNow>(_ => Assess());
         Command<Loaded>(OnLoaded);
         Command<LoadFailed>(failed =>
         {
-            _log.Warning(failed.Cause, "Reading the live fleet for runtime adjustment failed; retrying");
+            Log.Warning(failed.Cause, "Reading the live fleet for runtime adjustment failed; retrying");
             _assessing = false;
             _pendingTriggers.Insert(0, failed.Trigger);
+            _requesters.AddRange(failed.Requesters);
             Timers.StartSingleTimer(nameof(AssessNow), new AssessNow(), TimeSpan.FromSeconds(2));
         });
         Command<Told>(told =>
@@ -137,38 +120,37 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             _assessments++;
             _adjustments += told.Adjusted;
             _degradations += told.Degraded;
-            if (told.Offset > _offset)
-            {
-                _offset = told.Offset;
-                SaveSnapshot(new ProjectionCheckpoint(_offset));
-            }
+            _lastTrigger = told.Trigger;
+            foreach (var requester in told.Requesters) requester.Tell(new ReschedulerProtocol.ReviewDone(told.Trigger, told.Adjusted, told.Degraded));
+            SaveCheckpoint(told.Offset);
             if (_pendingTriggers.Count > 0) Self.Tell(new AssessNow());
         });
         Command<ReschedulerProtocol.GetReschedulerStatus>(_ =>
-            Sender.Tell(new ReschedulerProtocol.ReschedulerStatus(_offset, _assessments, _adjustments, _degradations, _lastTrigger)));
-        Command<SaveSnapshotSuccess>(success => DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1, success.Metadata.Timestamp.AddTicks(-1))));
-        Command<SaveSnapshotFailure>(failure => _log.Warning(failure.Cause, "Saving the rescheduler's offset failed"));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(_ => { });
+            Sender.Tell(new ReschedulerProtocol.ReschedulerStatus(Checkpoint, _assessments, _adjustments, _degradations, _lastTrigger)));
     }
 
     public override string PersistenceId => Id;
 
-    public ITimerScheduler Timers { get; set; } = null!;
+    public static Props Props<TReadJournal>(TReadJournal readJournal, ReschedulerRefs refs, ReschedulerSettings settings, TimeProvider clock)
+        where TReadJournal : IEventsByTagQuery, ICurrentPersistenceIdsQuery =>
+        Akka.Actor.Props.Create(() => new ReschedulerActor(readJournal, readJournal, refs, settings, clock));
 
-    public static Props Props(IEventsByTagQuery readJournal, ReschedulerRefs refs, ReschedulerSettings settings, TimeProvider clock) =>
-        Akka.Actor.Props.Create(() => new ReschedulerActor(readJournal, refs, settings, clock));
+    // Events already assessed but not yet saved are assessed again after a restart, never skipped; a resumed stream goes on from the last seen.
+    protected override long ResumeOffset => Math.Max(_seenOffset, Checkpoint);
 
     protected override void OnReplaySuccess()
     {
-        Run(_offset);
+        base.OnReplaySuccess();
         Timers.StartPeriodicTimer("check", new ReschedulerProtocol.ReviewNow("periodic check"), _settings.Check);
     }
 
-    private void Run(long offset) =>
-        _readJournal.EventsByTag(EventTags.Drift, offset == 0 ? Offset.NoOffset() : Offset.Sequence(offset))
-            .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), e => new StreamDone(e)),
-                Context.Materializer());
+    protected override void OnEvent(EventEnvelope envelope, IActorRef stream)
+    {
+        _pendingTriggers.Add(Describe(envelope.Event));
+        if (envelope.Offset is Sequence sequence) _seenOffset = sequence.Value;
+        Acknowledge(stream);
+        Timers.StartSingleTimer(nameof(AssessNow), new AssessNow(), _settings.Wait);
+    }
 
     /// <summary>A trigger as the app's history shows it, e.g. "link-drifted edge-a|edge-b latency_ms up".</summary>
     public static string Describe(object @event) => @event switch
@@ -185,20 +167,26 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
         var triggers = _pendingTriggers.Distinct().ToList();
         var trigger = triggers.Count <= 3 ? string.Join(", ", triggers) : $"{string.Join(", ", triggers.Take(3))} and {triggers.Count - 3} more";
         _pendingTriggers.Clear();
-        _lastTrigger = trigger;
-        var offset = _seenOffset;
-        Load(_refs, _settings).PipeTo(Self, success: input => new Loaded(input, trigger, offset), failure: e => new LoadFailed(e, trigger, offset));
+        var offset = ResumeOffset;
+        IReadOnlyList<IActorRef> requesters = [.. _requesters];
+        _requesters.Clear();
+        Load(_refs, _settings, _persistenceIds, Materializer).PipeTo(Self,
+            success: input => new Loaded(input, trigger, offset, requesters), failure: e => new LoadFailed(e, trigger, offset, requesters));
     }
 
     private void OnLoaded(Loaded loaded)
     {
         var now = _clock.GetUtcNow();
         var round = AdjustmentPlanner.Plan(loaded.Input, loaded.Trigger, _stability, _settings.Options, now);
+        if (Log.IsDebugEnabled)
+            Log.Debug("Review ({0}): {1} running app(s) on {2} node(s), links [{3}]; affected: [{4}]", loaded.Trigger, loaded.Input.Apps.Count,
+                loaded.Input.Nodes.Count, string.Join(", ", loaded.Input.Links.Select(l => $"{LinkKeys.Of(l.Src, l.Dst)} {l.LatencyMs:0.#} ms")),
+                string.Join("; ", round.Details.Select(d => $"{d.AppId} {d.Reason}: {d.Decision.Reason}, {d.Moves.Count} move(s)")));
         foreach (var adjustment in round.Adjustments)
-            _log.Info("Re-placing {0} ({1}): {2}", adjustment.AppId, adjustment.Reason,
+            Log.Info("Re-placing {0} ({1}): {2}", adjustment.AppId, adjustment.Reason,
                 string.Join(", ", adjustment.Moves.Select(m => $"{m.SubtaskId} {m.FromNodeId} → {m.ToNodeId}")));
         foreach (var degradation in round.Degradations)
-            _log.Warning("{0} runs degraded: {1} of {2} cannot be met ({3})", degradation.AppId, degradation.Constraint, degradation.SubtaskId, degradation.Reason);
+            Log.Warning("{0} runs degraded: {1} of {2} cannot be met ({3})", degradation.AppId, degradation.Constraint, degradation.SubtaskId, degradation.Reason);
         if (round.RetryAt is { } retryAt)
         {
             // The apps held back keep what triggered them.
@@ -208,7 +196,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
 
         var region = _refs.AppRegion;
         var timeout = _settings.Timeout;
-        var log = _log;
+        var log = Log;
         IEnumerable<object> commands = [.. round.Adjustments, .. round.Degradations, .. round.Recoveries];
         Task.WhenAll(commands.Select(async command =>
             {
@@ -222,11 +210,12 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
                     log.Warning(e, "An app did not answer {0}", command.GetType().Name);
                 }
             }))
-            .PipeTo(Self, success: () => new Told(loaded.Offset, round.Adjustments.Count, round.Degradations.Count));
+            .PipeTo(Self, success: () => new Told(loaded.Offset, loaded.Trigger, round.Adjustments.Count, round.Degradations.Count, loaded.Requesters));
     }
 
     /// <summary>The live fleet: registered nodes with their ledgers, links that are up, running apps, and the forecasts that concern them.</summary>
-    private static async Task<AdjustmentInput> Load(ReschedulerRefs refs, ReschedulerSettings settings)
+    private static async Task<AdjustmentInput> Load(ReschedulerRefs refs, ReschedulerSettings settings, ICurrentPersistenceIdsQuery persistenceIds,
+        IMaterializer materializer)
     {
         var timeout = settings.Timeout;
         var list = await refs.NodeDirectory.Ask<NodeDirectoryProtocol.NodeList>(new NodeDirectoryProtocol.ListNodes(), timeout);
@@ -234,7 +223,7 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
         var nodes = new List<LiveNode>(list.Nodes.Count);
         for (var i = 0; i < list.Nodes.Count; i++)
             if (views[i] is ReservationReplies.NodeCapacityView view)
-                nodes.Add(new LiveNode(list.Nodes[i].Spec, view.Schedulable, view.Available));
+                nodes.Add(new LiveNode(list.Nodes[i].Spec, view.Schedulable, view.Available, view.Committed + view.Reserved));
 
         var topology = await refs.Topology.Ask<TopologyReplies.TopologyView>(new TopologyQueries.GetTopology(), timeout);
         var links = topology.Links
@@ -242,23 +231,31 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             .Select(l => new FleetLink(l.Src, l.Dst, l.Latest!.CapacityMbps, l.Latest.AvailableMbps, l.Latest.LatencyMs))
             .ToList();
 
+        // The directory follows the journal's tag and lags it (by seconds under load): an app submitted and started just before
+        // a drift may be missing from it, and would then be missed until the next periodic check. The journal's own list of
+        // entities is current, so every app in it is asked unless the directory knows it finished; each app's own answer
+        // (always current) decides whether it is running.
         var apps = await refs.AppDirectory.Ask<AppDirectoryProtocol.AppList>(new AppDirectoryProtocol.ListApps(), timeout);
-        // The directory follows the journal and may lag an app that has just started running: ask every app that is not
-        // finished, and let each app's own answer (always current) decide whether it is running.
-        var candidates = apps.Apps.Where(a => a.Lifecycle is not (AppLifecycle.Rejected or AppLifecycle.Stopped or AppLifecycle.Unknown)).ToList();
-        var adjustmentViews = await Task.WhenAll(candidates.Select(a => refs.AppRegion.Ask<object>(new GetAdjustmentView(a.AppId), timeout)));
+        var finished = apps.Apps.Where(a => a.Lifecycle is AppLifecycle.Rejected or AppLifecycle.Stopped).Select(a => a.AppId).ToHashSet(StringComparer.Ordinal);
+        var journaled = await persistenceIds.CurrentPersistenceIds()
+            .Where(id => PersistenceIds.AppIdOf(id) is { } appId && !finished.Contains(appId))
+            .RunWith(Sink.Seq<string>(), materializer);
+        var adjustmentViews = await Task.WhenAll(journaled.Select(id => refs.AppRegion.Ask<object>(new GetAdjustmentView(PersistenceIds.AppIdOf(id)!), timeout)));
         var running = adjustmentViews.OfType<AdjustmentView>().Where(v => v.Lifecycle == AppLifecycle.Running && v.Decision is not null)
             .Select(ToRunning).OfType<RunningAppView>().ToList();
 
         if (!settings.UseForecasts || running.Count == 0) return new AdjustmentInput(nodes, links, running, [], []);
+        var specs = list.Nodes.ToDictionary(n => n.Spec.NodeId, n => n.Spec, StringComparer.Ordinal);
         var hosting = running.SelectMany(a => a.Decision.NodeIds).Distinct(StringComparer.Ordinal).ToList();
         var nodeForecasts = await Task.WhenAll(hosting.Select(id => refs.NodeRegion.Ask<object>(new NodeQueries.GetNodeForecast(id), timeout)));
         var linkForecasts = await Task.WhenAll(links.Select(l => refs.Topology.Ask<object>(new TopologyQueries.GetLinkForecast(l.Src, l.Dst), timeout)));
         return new AdjustmentInput(nodes, links, running,
-            [.. nodeForecasts.OfType<NodeReplies.NodeForecastView>().Where(f => f.IntervalsObserved > 0).Select(f => new NodeOutlook(f.NodeId,
-                Lowest(f.Metrics, NodeMetrics.CpuAvailableCores), Lowest(f.Metrics, NodeMetrics.MemoryAvailableGb)))],
+            [.. nodeForecasts.OfType<NodeReplies.NodeForecastView>().Where(f => f.IntervalsObserved > 0)
+                .Select(f => (f.NodeId, Available: specs.TryGetValue(f.NodeId, out var spec) ? NodeMetrics.ForecastAvailable(spec, f.Metrics) : null))
+                .Where(f => f.Available is not null)
+                .Select(f => new NodeOutlook(f.NodeId, f.Available!.Value))],
             [.. linkForecasts.OfType<TopologyReplies.LinkForecastView>().Where(f => f.IntervalsObserved > 0)
-                .Select(f => (f.Src, f.Dst, Latency: Highest(f.Metrics, LinkMetrics.LatencyMs)))
+                .Select(f => (f.Src, f.Dst, Latency: Forecasting.MetricForecast.Highest(f.Metrics, LinkMetrics.LatencyMs)))
                 .Where(f => f.Latency is not null)
                 .Select(f => new LinkOutlook(f.Src, f.Dst, f.Latency!.Value))]);
     }
@@ -271,10 +268,4 @@ public sealed class ReschedulerActor : ReceivePersistentActor, IWithTimers
             : JsonSerializer.Deserialize<MultiGranularityDecomposition>(view.DecompositionJson, ComputeNetSerializer.JsonOptions);
         return decomposition is null ? null : new RunningAppView(view.AppId, spec, decomposition, view.Decision!, view.Degradation is not null);
     }
-
-    private static double? Lowest(IEnumerable<Forecasting.MetricForecast> metrics, string metric) =>
-        metrics.FirstOrDefault(m => m.Metric == metric) is { Horizons.Count: > 0 } m ? m.Horizons.Min(h => h.Point) : null;
-
-    private static double? Highest(IEnumerable<Forecasting.MetricForecast> metrics, string metric) =>
-        metrics.FirstOrDefault(m => m.Metric == metric) is { Horizons.Count: > 0 } m ? m.Horizons.Max(h => h.Point) : null;
 }

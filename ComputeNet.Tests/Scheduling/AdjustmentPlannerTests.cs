@@ -1,6 +1,7 @@
 using ComputeNet.Actors.Apps;
 using ComputeNet.Actors.Decomposition;
 using ComputeNet.Actors.Model.Apps;
+using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Placement;
 using ComputeNet.Actors.Scheduling;
 using Shouldly;
@@ -29,7 +30,12 @@ public sealed class AdjustmentPlannerTests
         ],
     };
 
-    private static (AdjustmentInput Input, string Worker) RunningOnEdge1(IReadOnlyList<NodeOutlook> forecasts)
+    /// <summary>
+    /// The app runs its worker on edge-1; each node's ledger holds the app's subtasks there, and edge-1's agents report
+    /// other work that leaves <paramref name="edge1Forecast"/> free (null = no telemetry yet). The live view is built the
+    /// way the rescheduler builds it: from the ledgers' answers and the same forecast.
+    /// </summary>
+    private static (AdjustmentInput Input, string Worker, Resources Edge1Available) RunningOnEdge1(Resources? edge1Forecast)
     {
         var decomposition = MultiGranularityDecomposer.Decompose(Spec, NodeClassCatalog.Default);
         var cut = decomposition.Granularities.First(g => g.IsFeasible);
@@ -43,16 +49,27 @@ public sealed class AdjustmentPlannerTests
         var nodes = Enumerable.Range(0, 3).Select(i =>
         {
             var spec = SchedulingHarness.Node($"edge-{i}");
-            var held = decision.Subtasks.Where(s => s.NodeId == spec.NodeId).Aggregate(Resources.Zero, (sum, s) => sum + s.Demand);
-            return new LiveNode(spec, true, SchedulingPlanner.CapacityOf(spec) - held);
+            var ledger = NodeCapacityLedger.Empty
+                .Reserve(new CapacityReservation("r", "app-fc", [.. decision.Subtasks.Where(s => s.NodeId == spec.NodeId).Select(s => new SubtaskDemand(s.SubtaskId, s.Demand))],
+                    Now.AddMinutes(1)))
+                .Commit("r");
+            var forecast = spec.NodeId == "edge-1" ? edge1Forecast : null;
+            return new LiveNode(spec, true, ledger.Available(SchedulingPlanner.CapacityOf(spec), forecast, Now), ledger.Committed);
         }).ToList();
-        return (new AdjustmentInput(nodes, [], [new RunningAppView("app-fc", Spec, decomposition, decision, Degraded: false)], forecasts, []), worker.Id);
+        IReadOnlyList<NodeOutlook> outlooks = edge1Forecast is { } f ? [new NodeOutlook("edge-1", f)] : [];
+        return (new AdjustmentInput(nodes, [], [new RunningAppView("app-fc", Spec, decomposition, decision, Degraded: false)], outlooks, []),
+            worker.Id, nodes[1].Available);
     }
+
+    private static Resources Edge1Free(double cores, double memoryGb = 32) => SchedulingPlanner.CapacityOf(SchedulingHarness.Node("edge-1")) with
+    {
+        CpuCores = cores, MemoryGb = memoryGb,
+    };
 
     [Fact]
     public void A_node_forecast_to_lose_the_compute_its_subtask_needs_moves_the_subtask_before_it_breaks()
     {
-        var (input, worker) = RunningOnEdge1([new NodeOutlook("edge-1", CpuAvailableCores: 1.0, MemoryAvailableGb: null)]);
+        var (input, worker, _) = RunningOnEdge1(Edge1Free(cores: 1.0));
         var round = AdjustmentPlanner.Plan(input, "periodic check", new StabilityPolicy(StabilityOptions.None), new AdjustmentOptions(), Now);
 
         var adjust = round.Adjustments.ShouldHaveSingleItem();
@@ -66,17 +83,35 @@ public sealed class AdjustmentPlannerTests
     [Fact]
     public void A_forecast_that_still_leaves_room_moves_nothing()
     {
-        var (input, _) = RunningOnEdge1([new NodeOutlook("edge-1", CpuAvailableCores: 6.0, MemoryAvailableGb: 20)]);
+        var (input, _, _) = RunningOnEdge1(Edge1Free(cores: 6.0, memoryGb: 20));
         var round = AdjustmentPlanner.Plan(input, "periodic check", new StabilityPolicy(StabilityOptions.None), new AdjustmentOptions(), Now);
 
         round.Adjustments.ShouldBeEmpty();
         round.Degradations.ShouldBeEmpty();
     }
 
+    /// <summary>
+    /// One reading of node telemetry for reservations and runtime adjustment: reported use is the node's other work, so the
+    /// forecast bounds everything ComputeNet holds there. The 2-core worker stays while the forecast leaves it room (the
+    /// ledger still offers the rest) and moves exactly when the ledger has nothing left and its holdings exceed the forecast.
+    /// </summary>
+    [Theory]
+    [InlineData(3.0, 1.0, false)]
+    [InlineData(2.0, 0.0, false)]
+    [InlineData(1.5, 0.0, true)]
+    public void Reservations_and_adjustment_read_the_forecast_alike_as_what_the_nodes_other_work_leaves(double forecastFreeCores, double ledgerOffersCores, bool moves)
+    {
+        var (input, _, edge1) = RunningOnEdge1(Edge1Free(forecastFreeCores));
+        edge1.CpuCores.ShouldBe(ledgerOffersCores, tolerance: 1e-9);
+
+        var round = AdjustmentPlanner.Plan(input, "periodic check", new StabilityPolicy(StabilityOptions.None), new AdjustmentOptions(), Now);
+        round.Adjustments.Count.ShouldBe(moves ? 1 : 0);
+    }
+
     [Fact]
     public void A_node_gone_from_the_directory_is_a_dead_node_whose_subtasks_must_move()
     {
-        var (input, worker) = RunningOnEdge1([]);
+        var (input, worker, _) = RunningOnEdge1(null);
         var withoutEdge1 = input with { Nodes = [.. input.Nodes.Where(n => n.Spec.NodeId != "edge-1")] };
         var round = AdjustmentPlanner.Plan(withoutEdge1, "node-deregistered edge-1", new StabilityPolicy(), new AdjustmentOptions(), Now);
 

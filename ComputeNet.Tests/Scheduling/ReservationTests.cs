@@ -120,7 +120,7 @@ public sealed class ReservationTests : IDisposable
             .ShouldBeOfType<ReservationGranted>();
     }
     [Fact]
-    public void The_forecast_bounds_committed_capacity_without_counting_running_subtasks_twice()
+    public void The_forecast_of_the_nodes_other_work_bounds_everything_computenet_holds_there()
     {
         var now = DateTimeOffset.UtcNow;
         var capacity = new Resources(16, 64, 500, 0);
@@ -128,14 +128,15 @@ public sealed class ReservationTests : IDisposable
             .Reserve(new CapacityReservation("running", "app-a", [Cores("s1", 4)], now.AddMinutes(1)))
             .Commit("running");
 
-        // The agent's use includes the 4 committed cores once they run: 6 cores of other work leave 6 forecast free.
-        ledger.Available(capacity, new Resources(6, 40, 500, 0), now).CpuCores.ShouldBe(6);
-        // Before they run (or with no other work) the committed share is what bounds.
+        // Agents report the node's use by everything but ComputeNet's subtasks: 10 cores of other work leave 6, of which the 4 committed take their share.
+        ledger.Available(capacity, new Resources(6, 40, 500, 0), now).CpuCores.ShouldBe(2);
+        // With no other work (or no forecast yet) the capacity is what bounds.
         ledger.Available(capacity, new Resources(16, 64, 500, 0), now).CpuCores.ShouldBe(12);
         ledger.Available(capacity, forecastAvailable: null, now).CpuCores.ShouldBe(12);
+        NodeCapacityLedger.Placeable(capacity, new Resources(6, 80, 500, 0)).ShouldBe(new Resources(6, 64, 500, 0));
 
-        // Reservations are not running yet: they always come off.
-        var reserved = ledger.Reserve(new CapacityReservation("pending", "app-b", [Cores("s2", 5)], now.AddMinutes(1)));
+        // Reservations come off as well; what the holdings exceed is never offered.
+        var reserved = ledger.Reserve(new CapacityReservation("pending", "app-b", [Cores("s2", 1)], now.AddMinutes(1)));
         reserved.Available(capacity, new Resources(6, 40, 500, 0), now).CpuCores.ShouldBe(1);
         reserved.Available(capacity, new Resources(3, 40, 500, 0), now).CpuCores.ShouldBe(0);
     }

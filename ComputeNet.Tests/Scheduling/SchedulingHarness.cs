@@ -8,6 +8,7 @@ using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Scheduling;
 using ComputeNet.Host.Hosting;
+using ComputeNet.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using static ComputeNet.Actors.Scheduling.DeploymentProtocol;
@@ -39,7 +40,7 @@ public sealed class RecordingAgents : ReceiveActor
     public RecordingAgents(bool acknowledge, Func<IActorRef> appRegion, Func<SubtaskDeployment, bool> succeeds)
     {
         var on = acknowledge;
-        Receive<SetAcknowledge>(set => on = set.On);
+        Receive<SetAcknowledge>(set => { on = set.On; });
         Receive<PublishDeployments>(publish =>
         {
             _deployments.AddRange(publish.Deployments);
@@ -98,20 +99,33 @@ public sealed class SchedulingHarness : IAsyncDisposable
     public async Task<RecordingAgents.Recorded> RecordedAsync() => await Agents.Ask<RecordingAgents.Recorded>(new RecordingAgents.GetRecorded(), Timeout);
 
     public static async Task<SchedulingHarness> StartAsync(string dataDir, bool acknowledge = true, SchedulerSettings? scheduler = null,
-        AppSchedulingSettings? apps = null, Func<SubtaskDeployment, bool>? succeeds = null, ReschedulerSettings? rescheduler = null)
+        AppSchedulingSettings? apps = null, Func<SubtaskDeployment, bool>? succeeds = null, ReschedulerSettings? rescheduler = null,
+        Props? appDirectory = null)
     {
         var db = PersistenceSetup.Resolve(new PersistenceOptions { Provider = "sqlite" }, dataDir);
         var cluster = new ClusterNodeOptions { Shards = 10 };
         IActorRegistry? registry = null;
+        var systemName = $"scheduling-{Guid.NewGuid():N}";
         var host = new HostBuilder()
-            .ConfigureServices(services => services.AddAkka($"scheduling-{Guid.NewGuid():N}", (akka, _) =>
-                akka.WithComputeNetSerialization()
+            .ConfigureServices(services => services.AddAkka(systemName, (akka, _) =>
+                akka.ConfigureLoggers(loggers =>
+                    {
+                        loggers.LogLevel = Akka.Event.LogLevel.DebugLevel;
+                        loggers.ClearLoggers();
+                        loggers.AddLogger<AkkaLogCapture>();
+                    })
+                    .WithComputeNetSerialization()
                     .WithComputeNetPersistence(db)
                     .WithComputeNetCluster(cluster)
                     .WithComputeNetNodes(cluster, new NodeActorSettings())
                     .WithComputeNetTopology(new ComputeNet.Actors.Topology.TopologyActorSettings())
                     .WithComputeNetDirectories(new ForecastOptions())
-                    .WithActors((_, r) => registry = r)
+                    .WithActors((system, r) =>
+                    {
+                        registry = r;
+                        // A stand-in for the journal-fed app directory (e.g. one that lags it without end).
+                        if (appDirectory is not null) r.Register<AppDirectory>(system.ActorOf(appDirectory, "app-directory-stand-in"), overwrite: true);
+                    })
                     .WithComputeNetScheduling(scheduler ?? new SchedulerSettings(FleetRefreshInterval: TimeSpan.FromMilliseconds(200)),
                         _ => Props.Create(() => new RecordingAgents(acknowledge, () => registry!.Get<AppRegion>(), succeeds ?? (_ => true))))
                     .WithComputeNetApps(cluster, AppActorSettings.Default, apps ?? new AppSchedulingSettings())
@@ -159,8 +173,10 @@ public sealed class SchedulingHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var systemName = System.Name;
         await _host.StopAsync();
         _host.Dispose();
+        await AkkaLogCapture.FlushAsync(systemName);
     }
 }
 

@@ -1,0 +1,79 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace ComputeNet.Actors.Persistence;
+
+/// <summary>
+/// A persistent actor that acts on one journal tag, durably: a live eventsByTag stream hands it one event at a time
+/// (the next comes after <see cref="Acknowledge"/>), it starts from the offset it last saved with
+/// <see cref="SaveCheckpoint"/> (a snapshot; older ones are deleted), and a failed stream resumes after a pause from
+/// <see cref="ResumeOffset"/>. Derived actors decide what an event does and when its offset is safe to save.
+/// </summary>
+public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimers
+{
+    private sealed record StreamInit;
+    private sealed record StreamAck;
+    private sealed record StreamDone(Exception? Cause);
+    private sealed record Resume;
+
+    private readonly IEventsByTagQuery _readJournal;
+    private readonly string _tag;
+
+    protected PersistentTagFollower(IEventsByTagQuery readJournal, string tag)
+    {
+        _readJournal = readJournal;
+        _tag = tag;
+
+        Recover<SnapshotOffer>(offer =>
+        {
+            if (offer.Snapshot is ProjectionCheckpoint checkpoint) Checkpoint = checkpoint.Offset;
+        });
+        Command<StreamInit>(_ => Sender.Tell(new StreamAck()));
+        Command<EventEnvelope>(envelope => OnEvent(envelope, Sender));
+        Command<StreamDone>(done =>
+        {
+            Log.Warning(done.Cause, "The {0} stream of {1} stopped; resuming from offset {2}", _tag, PersistenceId, ResumeOffset);
+            Timers.StartSingleTimer(nameof(Resume), new Resume(), TimeSpan.FromSeconds(1));
+        });
+        Command<Resume>(_ => Follow(ResumeOffset));
+        Command<SaveSnapshotSuccess>(success =>
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1, success.Metadata.Timestamp.AddTicks(-1))));
+        Command<SaveSnapshotFailure>(failure => Log.Warning(failure.Cause, "Saving the {0} offset of {1} failed", _tag, PersistenceId));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(_ => { });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected IMaterializer Materializer { get; } = Context.Materializer();
+
+    /// <summary>The journal offset of the last event whose effect is saved (0 = none).</summary>
+    protected long Checkpoint { get; private set; }
+
+    /// <summary>Where a failed stream picks up again; by default the checkpoint.</summary>
+    protected virtual long ResumeOffset => Checkpoint;
+
+    /// <summary>One event of the tag; call <see cref="Acknowledge"/> with <paramref name="stream"/> to receive the next.</summary>
+    protected abstract void OnEvent(EventEnvelope envelope, IActorRef stream);
+
+    protected static void Acknowledge(IActorRef stream) => stream.Tell(new StreamAck());
+
+    /// <summary>Saves <paramref name="offset"/> as the point a restart resumes from (never moves backwards).</summary>
+    protected void SaveCheckpoint(long offset)
+    {
+        if (offset <= Checkpoint) return;
+        Checkpoint = offset;
+        SaveSnapshot(new ProjectionCheckpoint(offset));
+    }
+
+    protected override void OnReplaySuccess() => Follow(Checkpoint);
+
+    private void Follow(long offset) =>
+        _readJournal.EventsByTag(_tag, offset == 0 ? Offset.NoOffset() : Offset.Sequence(offset))
+            .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), e => new StreamDone(e)),
+                Materializer);
+}
