@@ -15,7 +15,10 @@ public sealed class Network
     private readonly LinkSpec[] _links;
     private readonly double[] _availableMbps;
     private readonly Dictionary<int, SourceState> _sources;
-    private readonly object _gate;
+    // Searches dropped when the cache was full, kept for reuse: a 10,000-node search holds ~200 KB
+    // (large-object heap), and allocating one per new source cost more than the search itself.
+    private readonly Stack<SourceState> _spareSources;
+    private readonly Lock _gate;
 
     public Network(int nodeCount, IReadOnlyList<LinkSpec> links, int maxCachedSources = 1024)
     {
@@ -24,6 +27,7 @@ public sealed class Network
         _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
         MaxCachedSources = maxCachedSources;
         _sources = new();
+        _spareSources = new();
         _gate = new();
         var degree = new int[nodeCount + 1];
         foreach (var link in links)
@@ -66,6 +70,7 @@ public sealed class Network
         _adjacencyLink = original._adjacencyLink;
         _routingCost = original._routingCost;
         _sources = original._sources;
+        _spareSources = original._spareSources;
         _gate = original._gate;
     }
 
@@ -250,8 +255,13 @@ public sealed class Network
     private SourceState Source(int source)
     {
         if (_sources.TryGetValue(source, out var state)) return state;
-        if (_sources.Count >= MaxCachedSources) _sources.Clear();
-        state = new SourceState(source, NodeCount);
+        if (_sources.Count >= MaxCachedSources)
+        {
+            foreach (var dropped in _sources.Values) _spareSources.Push(dropped);
+            _sources.Clear();
+        }
+        if (_spareSources.TryPop(out state)) state.Restart(source);
+        else state = new SourceState(source, NodeCount);
         _sources[source] = state;
         return state;
     }
@@ -298,29 +308,45 @@ public sealed class Network
     /// <summary>One Dijkstra run that can be resumed where it stopped.</summary>
     private sealed class SourceState
     {
-        private static readonly RouteCost Unreached = new(long.MaxValue, long.MaxValue);
+        private const byte Unreached = 0, InFrontier = 1, Settled = 2;
+        // Only the progress bytes start zeroed: cost and predecessor are written before they are read,
+        // so a search into a 10,000-node network does not clear 200 KB it mostly never touches.
+        private readonly byte[] _progress;
         private readonly RouteCost[] _cost;
-        private readonly bool[] _settled;
         private readonly PriorityQueue<int, RouteCost> _frontier = new();
 
         public SourceState(int source, int nodeCount)
         {
-            Source = source;
-            _cost = new RouteCost[nodeCount];
-            Array.Fill(_cost, Unreached);
-            _settled = new bool[nodeCount];
-            PredecessorLink = new int[nodeCount];
-            _cost[source] = RouteCost.Zero;
-            PredecessorLink[source] = -1;
-            _frontier.Enqueue(source, RouteCost.Zero);
+            _progress = new byte[nodeCount];
+            _cost = GC.AllocateUninitializedArray<RouteCost>(nodeCount);
+            PredecessorLink = GC.AllocateUninitializedArray<int>(nodeCount);
+            Start(source);
         }
 
-        public int Source { get; }
+        public int Source { get; private set; }
+
+        /// <summary>Forgets this search and starts one from <paramref name="source"/> in the same arrays.</summary>
+        public void Restart(int source)
+        {
+            Array.Clear(_progress);
+            _frontier.Clear();
+            SettledOrder.Clear();
+            Start(source);
+        }
+
+        private void Start(int source)
+        {
+            Source = source;
+            _cost[source] = RouteCost.Zero;
+            PredecessorLink[source] = -1;
+            _progress[source] = InFrontier;
+            _frontier.Enqueue(source, RouteCost.Zero);
+        }
 
         /// <summary>The link into a settled node on its shortest route (−1 at the source).</summary>
         public int[] PredecessorLink { get; }
 
-        public bool IsSettled(int node) => _settled[node];
+        public bool IsSettled(int node) => _progress[node] == Settled;
 
         public List<int> SettledOrder { get; } = [];
 
@@ -331,7 +357,7 @@ public sealed class Network
         /// </summary>
         public bool SettleUntil(int target, Network network, long boundPicoseconds = long.MaxValue)
         {
-            while (!_settled[target])
+            while (_progress[target] != Settled)
                 if (!_frontier.TryPeek(out _, out var nearest) || nearest.Picoseconds > boundPicoseconds || !SettleNext(network))
                     return false;
             return _cost[target].Picoseconds <= boundPicoseconds;
@@ -346,14 +372,17 @@ public sealed class Network
         {
             while (_frontier.TryDequeue(out var node, out var cost))
             {
-                if (_settled[node] || cost.CompareTo(_cost[node]) > 0) continue;
-                _settled[node] = true;
+                if (_progress[node] == Settled || cost.CompareTo(_cost[node]) > 0) continue;
+                _progress[node] = Settled;
                 SettledOrder.Add(node);
                 for (var i = network._adjacencyStart[node]; i < network._adjacencyStart[node + 1]; i++)
                 {
                     var next = network._adjacencyNode[i];
+                    var progress = _progress[next];
+                    if (progress == Settled) continue;
                     var candidate = cost + network._routingCost[network._adjacencyLink[i]];
-                    if (_settled[next] || candidate.CompareTo(_cost[next]) >= 0) continue;
+                    if (progress == InFrontier && candidate.CompareTo(_cost[next]) >= 0) continue;
+                    _progress[next] = InFrontier;
                     _cost[next] = candidate;
                     PredecessorLink[next] = network._adjacencyLink[i];
                     _frontier.Enqueue(next, candidate);

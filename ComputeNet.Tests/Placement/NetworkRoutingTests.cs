@@ -31,7 +31,8 @@ public sealed class NetworkRoutingTests
                     .Select(l => ties ? l with { LatencyMs = 1 + random.Next(3) } : l).ToArray();
                 // Networks derived from each other stay alive and are queried in any order, as running
                 // apps' views and forecast views are while the fleet moves on.
-                var live = new List<Network> { new(n, links) };
+                // A small cache on half the runs: searches are dropped and their arrays reused for other sources.
+                var live = new List<Network> { new(n, links, maxCachedSources: random.NextDouble() < 0.5 ? random.Next(1, 6) : 1024) };
                 for (var step = 0; step < 120; step++)
                 {
                     var network = live[random.Next(live.Count)];
