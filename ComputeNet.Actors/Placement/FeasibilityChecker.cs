@@ -143,7 +143,7 @@ public sealed class FeasibilityChecker
 {
     public static readonly FeasibilityChecker Default = new();
 
-    /// <summary>Slack for the routing perturbation in <see cref="Network"/> (≤ 1e-7 ms per hop).</summary>
+    /// <summary>Slack for rounding: a route's latency summed from one end or the other may differ in the last bits.</summary>
     private const double DelayToleranceMs = 1e-5;
 
     /// <summary>Null when subtask <paramref name="k"/> may go on node <paramref name="v"/>; else the first constraint broken.</summary>
@@ -325,12 +325,13 @@ public sealed class FeasibilityChecker
     {
         if (u == v) return null;
         var network = problem.Network;
-        if (!network.TryRoute(u, v, route, out var latency, out var bottleneck)) return ConstraintKind.TransferDelay;
-        if (latency > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
+        // The path latency alone must stay within the threshold, so the search need not go further.
+        var maxDelayMs = edge.TransferDelayThresholdMs + DelayToleranceMs;
+        if (!network.TryRoute(u, v, route, out var latency, out var bottleneck, maxDelayMs)) return ConstraintKind.TransferDelay;
         if (edge.DataPerRequestMb > 0)
         {
             var delay = bottleneck <= 0 ? double.PositiveInfinity : latency + edge.DataPerRequestMb / bottleneck * 1000.0;
-            if (delay > edge.TransferDelayThresholdMs + DelayToleranceMs) return ConstraintKind.TransferDelay;
+            if (delay > maxDelayMs) return ConstraintKind.TransferDelay;
         }
         if (bottleneck < edge.BandwidthFloorMbps) return ConstraintKind.LinkBandwidth;
         if (edge.DataRateMbps <= 0) return null;

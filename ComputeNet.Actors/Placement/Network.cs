@@ -11,11 +11,14 @@ public sealed class Network
     private readonly int[] _adjacencyStart;
     private readonly int[] _adjacencyNode;
     private readonly int[] _adjacencyLink;
-    private readonly double[] _routingLatencyMs;
+    private readonly RouteCost[] _routingCost;
     private readonly LinkSpec[] _links;
     private readonly double[] _availableMbps;
     private readonly Dictionary<int, SourceState> _sources;
-    private readonly object _gate;
+    // Searches dropped when the cache was full, kept for reuse: a 10,000-node search holds ~200 KB
+    // (large-object heap), and allocating one per new source cost more than the search itself.
+    private readonly Stack<SourceState> _spareSources;
+    private readonly Lock _gate;
 
     public Network(int nodeCount, IReadOnlyList<LinkSpec> links, int maxCachedSources = 1024)
     {
@@ -24,6 +27,7 @@ public sealed class Network
         _availableMbps = _links.Select(l => l.AvailableMbps).ToArray();
         MaxCachedSources = maxCachedSources;
         _sources = new();
+        _spareSources = new();
         _gate = new();
         var degree = new int[nodeCount + 1];
         foreach (var link in links)
@@ -31,11 +35,8 @@ public sealed class Network
             degree[link.NodeA]++;
             degree[link.NodeB]++;
         }
-        // A tiny distinct perturbation per link makes shortest paths unique, so the route from a to b
-        // is the reverse of the route from b to a and link loads agree whichever end routes.
-        _routingLatencyMs = new double[links.Count];
-        for (var l = 0; l < links.Count; l++)
-            _routingLatencyMs[l] = links[l].LatencyMs + 1e-7 * ((uint)(l * 2654435761u) / (double)uint.MaxValue);
+        _routingCost = new RouteCost[links.Count];
+        for (var l = 0; l < links.Count; l++) _routingCost[l] = RouteCost.Of(l, links[l].LatencyMs);
         _adjacencyStart = new int[nodeCount + 1];
         for (var v = 0; v < nodeCount; v++) _adjacencyStart[v + 1] = _adjacencyStart[v] + degree[v];
         _adjacencyNode = new int[_adjacencyStart[nodeCount]];
@@ -67,8 +68,9 @@ public sealed class Network
         _adjacencyStart = original._adjacencyStart;
         _adjacencyNode = original._adjacencyNode;
         _adjacencyLink = original._adjacencyLink;
-        _routingLatencyMs = original._routingLatencyMs;
+        _routingCost = original._routingCost;
         _sources = original._sources;
+        _spareSources = original._spareSources;
         _gate = original._gate;
     }
 
@@ -146,7 +148,15 @@ public sealed class Network
     public double LatencyMs(int from, int to)
     {
         if (from == to) return 0;
-        lock (_gate) return Source(from).SettleUntil(to, this);
+        lock (_gate)
+        {
+            var (state, reversed) = SettledSearch(from, to);
+            var far = reversed ? from : to;
+            if (!state.SettleUntil(far, this)) return double.PositiveInfinity;
+            var latency = 0.0;
+            for (var v = far; v != state.Source; v = Across(state.PredecessorLink[v], v)) latency += _links[state.PredecessorLink[v]].LatencyMs;
+            return latency;
+        }
     }
 
     /// <summary>
@@ -158,16 +168,12 @@ public sealed class Network
         if (from == to) return [];
         lock (_gate)
         {
-            var state = Source(from);
-            if (double.IsPositiveInfinity(state.SettleUntil(to, this))) return [];
+            var (state, reversed) = SettledSearch(from, to);
+            var far = reversed ? from : to;
+            if (!state.SettleUntil(far, this)) return [];
             var path = new List<int>();
-            for (var v = to; v != from;)
-            {
-                var link = state.PredecessorLink[v];
-                path.Add(link);
-                var l = _links[link];
-                v = l.NodeA == v ? l.NodeB : l.NodeA;
-            }
+            for (var v = far; v != state.Source; v = Across(state.PredecessorLink[v], v)) path.Add(state.PredecessorLink[v]);
+            if (reversed) path.Reverse();
             return [.. path];
         }
     }
@@ -178,8 +184,13 @@ public sealed class Network
     /// </summary>
     public bool TryRoute(int from, int to, List<int> links, out double latencyMs) => TryRoute(from, to, links, out latencyMs, out _);
 
-    /// <summary>As <see cref="TryRoute(int,int,List{int},out double)"/>, also giving the route's bottleneck (available Mbps).</summary>
-    public bool TryRoute(int from, int to, List<int> links, out double latencyMs, out double bottleneckMbps)
+    /// <summary>
+    /// As <see cref="TryRoute(int,int,List{int},out double)"/>, also giving the route's bottleneck (available Mbps).
+    /// False also when the route is longer than <paramref name="maxLatencyMs"/>: the search from
+    /// <paramref name="from"/> then stops at that radius (to be resumed by a later question) instead of
+    /// crossing the whole network to find out how far beyond it <paramref name="to"/> lies.
+    /// </summary>
+    public bool TryRoute(int from, int to, List<int> links, out double latencyMs, out double bottleneckMbps, double maxLatencyMs = double.PositiveInfinity)
     {
         links.Clear();
         latencyMs = 0;
@@ -188,17 +199,21 @@ public sealed class Network
         lock (_gate)
         {
             var state = Source(from);
-            latencyMs = state.SettleUntil(to, this);
-            if (double.IsPositiveInfinity(latencyMs)) return false;
-            for (var v = to; v != from;)
+            // The radius is in routing units, a hair wider than the bound; the answer is decided below on
+            // the route's latency itself.
+            if (!state.SettleUntil(to, this, RouteCost.RadiusOf(maxLatencyMs)))
+            {
+                latencyMs = double.PositiveInfinity;
+                return false;
+            }
+            for (var v = to; v != from; v = Across(links[^1], v))
             {
                 var link = state.PredecessorLink[v];
                 links.Add(link);
+                latencyMs += _links[link].LatencyMs;
                 bottleneckMbps = Math.Min(bottleneckMbps, _availableMbps[link]);
-                var l = _links[link];
-                v = l.NodeA == v ? l.NodeB : l.NodeA;
             }
-            return true;
+            return latencyMs <= maxLatencyMs;
         }
     }
 
@@ -221,43 +236,131 @@ public sealed class Network
         }
     }
 
+    /// <summary>
+    /// The search to answer from→to with: a cached search from <paramref name="to"/> that has already
+    /// settled <paramref name="from"/> (reversed = true), else the one from <paramref name="from"/>.
+    /// Shortest routes are unique (<see cref="RouteCost"/>), so both ends give the same links; this spares
+    /// a plan's routes a search from a newly placed node when the checker already searched from the other end.
+    /// </summary>
+    private (SourceState State, bool Reversed) SettledSearch(int from, int to)
+    {
+        if (!(_sources.TryGetValue(from, out var forward) && forward.IsSettled(to))
+            && _sources.TryGetValue(to, out var backward) && backward.IsSettled(from))
+            return (backward, true);
+        return (Source(from), false);
+    }
+
+    private int Across(int link, int node) => _links[link].NodeA == node ? _links[link].NodeB : _links[link].NodeA;
+
     private SourceState Source(int source)
     {
         if (_sources.TryGetValue(source, out var state)) return state;
-        if (_sources.Count >= MaxCachedSources) _sources.Clear();
-        state = new SourceState(source, NodeCount);
+        if (_sources.Count >= MaxCachedSources)
+        {
+            foreach (var dropped in _sources.Values) _spareSources.Push(dropped);
+            _sources.Clear();
+        }
+        if (_spareSources.TryPop(out state)) state.Restart(source);
+        else state = new SourceState(source, NodeCount);
         _sources[source] = state;
         return state;
+    }
+
+    /// <summary>
+    /// What routing minimises: the latency in whole picoseconds, then a fixed pseudo-random number per link
+    /// to break ties. Both are summed exactly in integers, so a route's cost does not depend on the end it
+    /// is summed from, and two different routes practically never cost the same: the shortest route is
+    /// unique and the same from either end (so link loads agree whichever end routes). The earlier
+    /// floating-point perturbation (1e-7 ms × a linear hash of the link index) gave equal sums to
+    /// different routes (links 3 + 7 against 4 + 6), so equal-latency routes were picked by summation
+    /// order and differed by direction.
+    /// </summary>
+    private readonly record struct RouteCost(long Picoseconds, long TieBreak) : IComparable<RouteCost>
+    {
+        /// <summary>Link latencies up to this (about 17 minutes) route exactly; longer ones all count as this.</summary>
+        private const double MaxRoutableMs = 1e6;
+
+        public static readonly RouteCost Zero = new(0, 0);
+
+        private static long UnitsOf(double latencyMs) =>
+            double.IsNaN(latencyMs) || latencyMs >= MaxRoutableMs ? (long)(MaxRoutableMs * 1e9) : (long)Math.Round(Math.Max(0, latencyMs) * 1e9);
+
+        /// <summary>A search radius that keeps every route of latency ≤ <paramref name="maxLatencyMs"/> (rounding to picoseconds included).</summary>
+        public static long RadiusOf(double maxLatencyMs) =>
+            maxLatencyMs < MaxRoutableMs ? UnitsOf(maxLatencyMs) + 1_000_000 : long.MaxValue;
+
+        public static RouteCost Of(int link, double latencyMs)
+        {
+            // SplitMix64 of the link index: 31 bits, so sums along any route stay far from overflow.
+            var z = (ulong)link + 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return new RouteCost(UnitsOf(latencyMs), (long)(z >> 33) + 1);
+        }
+
+        public static RouteCost operator +(RouteCost a, RouteCost b) => new(a.Picoseconds + b.Picoseconds, a.TieBreak + b.TieBreak);
+
+        public int CompareTo(RouteCost other) =>
+            Picoseconds != other.Picoseconds ? Picoseconds.CompareTo(other.Picoseconds) : TieBreak.CompareTo(other.TieBreak);
     }
 
     /// <summary>One Dijkstra run that can be resumed where it stopped.</summary>
     private sealed class SourceState
     {
-        private readonly double[] _distance;
-        private readonly bool[] _settled;
-        private readonly PriorityQueue<int, double> _frontier = new();
+        private const byte Unreached = 0, InFrontier = 1, Settled = 2;
+        // Only the progress bytes start zeroed: cost and predecessor are written before they are read,
+        // so a search into a 10,000-node network does not clear 200 KB it mostly never touches.
+        private readonly byte[] _progress;
+        private readonly RouteCost[] _cost;
+        private readonly PriorityQueue<int, RouteCost> _frontier = new();
 
         public SourceState(int source, int nodeCount)
         {
-            _distance = new double[nodeCount];
-            Array.Fill(_distance, double.PositiveInfinity);
-            _settled = new bool[nodeCount];
-            PredecessorLink = new int[nodeCount];
-            _distance[source] = 0;
-            PredecessorLink[source] = -1;
-            _frontier.Enqueue(source, 0);
+            _progress = new byte[nodeCount];
+            _cost = GC.AllocateUninitializedArray<RouteCost>(nodeCount);
+            PredecessorLink = GC.AllocateUninitializedArray<int>(nodeCount);
+            Start(source);
         }
 
+        public int Source { get; private set; }
+
+        /// <summary>Forgets this search and starts one from <paramref name="source"/> in the same arrays.</summary>
+        public void Restart(int source)
+        {
+            Array.Clear(_progress);
+            _frontier.Clear();
+            SettledOrder.Clear();
+            Start(source);
+        }
+
+        private void Start(int source)
+        {
+            Source = source;
+            _cost[source] = RouteCost.Zero;
+            PredecessorLink[source] = -1;
+            _progress[source] = InFrontier;
+            _frontier.Enqueue(source, RouteCost.Zero);
+        }
+
+        /// <summary>The link into a settled node on its shortest route (−1 at the source).</summary>
         public int[] PredecessorLink { get; }
 
-        public bool IsSettled(int node) => _settled[node];
+        public bool IsSettled(int node) => _progress[node] == Settled;
 
         public List<int> SettledOrder { get; } = [];
 
-        public double SettleUntil(int target, Network network)
+        /// <summary>
+        /// Settles <paramref name="target"/>; false when it is unreachable or its latency exceeds
+        /// <paramref name="boundPicoseconds"/> (the search then stops at that radius: every node still
+        /// unsettled is farther).
+        /// </summary>
+        public bool SettleUntil(int target, Network network, long boundPicoseconds = long.MaxValue)
         {
-            while (!_settled[target] && SettleNext(network)) { }
-            return _settled[target] ? _distance[target] : double.PositiveInfinity;
+            while (_progress[target] != Settled)
+                if (!_frontier.TryPeek(out _, out var nearest) || nearest.Picoseconds > boundPicoseconds || !SettleNext(network))
+                    return false;
+            return _cost[target].Picoseconds <= boundPicoseconds;
         }
 
         public void SettleCount(int count, Network network)
@@ -267,19 +370,21 @@ public sealed class Network
 
         private bool SettleNext(Network network)
         {
-            while (_frontier.TryDequeue(out var node, out var distance))
+            while (_frontier.TryDequeue(out var node, out var cost))
             {
-                if (_settled[node] || distance > _distance[node]) continue;
-                _settled[node] = true;
+                if (_progress[node] == Settled || cost.CompareTo(_cost[node]) > 0) continue;
+                _progress[node] = Settled;
                 SettledOrder.Add(node);
                 for (var i = network._adjacencyStart[node]; i < network._adjacencyStart[node + 1]; i++)
                 {
                     var next = network._adjacencyNode[i];
-                    var link = network._adjacencyLink[i];
-                    var candidate = distance + network._routingLatencyMs[link];
-                    if (_settled[next] || candidate >= _distance[next]) continue;
-                    _distance[next] = candidate;
-                    PredecessorLink[next] = link;
+                    var progress = _progress[next];
+                    if (progress == Settled) continue;
+                    var candidate = cost + network._routingCost[network._adjacencyLink[i]];
+                    if (progress == InFrontier && candidate.CompareTo(_cost[next]) >= 0) continue;
+                    _progress[next] = InFrontier;
+                    _cost[next] = candidate;
+                    PredecessorLink[next] = network._adjacencyLink[i];
                     _frontier.Enqueue(next, candidate);
                 }
                 return true;
