@@ -90,7 +90,7 @@ public sealed class ReplacementTests
             var (problem, plan) = Placed(seed * 101, maxNodes: 25, maxSubtasks: 5);
             var changed = KillNode(problem, plan.Assignment[0]);
             var greedy = new GreedyRepairPolicy().Replace(changed, plan.Assignment);
-            var exact = new CpSatRepairPolicy(options: new CpSatOptions(TimeLimitSeconds: 2)).Replace(changed, plan.Assignment);
+            var exact = new CpSatRepairPolicy(options: new CpSatOptions(TimeLimitSeconds: 20)).Replace(changed, plan.Assignment);
             if (exact.Result is PlacementPlan repaired) FeasibilityChecker.Default.Validate(changed, repaired.Assignment).ShouldBeEmpty();
             if (greedy.Result is not PlacementPlan || exact.Result is not PlacementPlan { ProvedOptimal: true }) continue;
             exact.TotalCost.ShouldBeLessThanOrEqualTo(greedy.TotalCost + 1e-4 * Math.Max(1, greedy.TotalCost), $"seed {seed}");
