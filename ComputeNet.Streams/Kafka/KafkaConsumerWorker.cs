@@ -14,7 +14,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
 {
     /// <summary>What the worker tells its source stage; invoked from the poll thread through async callbacks.</summary>
     internal sealed record StageCallbacks(
-        Action<ConsumeResult<byte[]?, byte[]?>> OnMessage,
+        Action<IReadOnlyList<ConsumeResult<byte[]?, byte[]?>>> OnMessages,
         Action<IReadOnlyList<TopicPartition>> OnRevoked,
         Action<Exception> OnFailure,
         Action OnStopRequested);
@@ -27,6 +27,10 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
 
     // How long a full buffer may stall polling before the partitions are paused (see ReadyToPoll).
     private static readonly TimeSpan PauseAfter = TimeSpan.FromSeconds(1);
+
+    // Messages already fetched are handed to the stage together: each hand-over is a message to the stage's actor,
+    // which cost more than parsing the record when it was one per record.
+    private const int MaxMessagesPerHandOver = 512;
 
     private readonly object _stageGate = new();
     private readonly ConsumerSettings _settings;
@@ -180,18 +184,30 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
                 ServeCommits(consumer);
                 MeasureLag(consumer);
                 if (!ReadyToPoll(consumer)) continue;
-                var result = Consume(consumer);
+                var result = Consume(consumer, _settings.PollTimeout);
                 if (result is null || result.IsPartitionEOF) continue;
-                if (!_fetching || Volatile.Read(ref _buffered) >= _settings.BufferSize)
+                var batch = new List<ConsumeResult<byte[]?, byte[]?>>();
+                while (result is not null)
                 {
-                    // Only after a rebalance can a message slip past the pause; put it back for later.
-                    consumer.Seek(result.TopicPartitionOffset);
-                    consumer.Pause([result.TopicPartition]);
-                    continue;
+                    if (!result.IsPartitionEOF)
+                    {
+                        if (!_fetching || Volatile.Read(ref _buffered) >= _settings.BufferSize)
+                        {
+                            // Only after a rebalance can a message slip past the pause; put it back for later.
+                            consumer.Seek(result.TopicPartitionOffset);
+                            consumer.Pause([result.TopicPartition]);
+                            break;
+                        }
+                        var buffered = Interlocked.Increment(ref _buffered);
+                        if (buffered > _maxBuffered) Volatile.Write(ref _maxBuffered, buffered);
+                        batch.Add(result);
+                    }
+                    // Take what the client has already fetched, without waiting, while the buffer has room.
+                    result = batch.Count < MaxMessagesPerHandOver && _fetching && Volatile.Read(ref _buffered) < _settings.BufferSize
+                        ? Consume(consumer, TimeSpan.Zero)
+                        : null;
                 }
-                var buffered = Interlocked.Increment(ref _buffered);
-                if (buffered > _maxBuffered) Volatile.Write(ref _maxBuffered, buffered);
-                _stage?.OnMessage(result);
+                if (batch.Count > 0) _stage?.OnMessages(batch);
             }
         }
         catch (Exception e)
@@ -207,11 +223,11 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         Close(consumer);
     }
 
-    private ConsumeResult<byte[]?, byte[]?>? Consume(IConsumer<byte[]?, byte[]?> consumer)
+    private ConsumeResult<byte[]?, byte[]?>? Consume(IConsumer<byte[]?, byte[]?> consumer, TimeSpan timeout)
     {
         try
         {
-            return consumer.Consume(_settings.PollTimeout);
+            return consumer.Consume(timeout);
         }
         catch (ConsumeException e) when (!e.Error.IsFatal)
         {
