@@ -46,7 +46,10 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private volatile IReadOnlyCollection<TopicPartition> _assignmentSnapshot = [];
     private ILoggingAdapter? _log;
     private IConsumer<byte[]?, byte[]?>? _consumer;
-    private readonly ManualResetEventSlim _wake = new();
+    // No spinning: the poll thread waits for the stage to drain, and on a crowded machine a spinning waiter takes the CPU
+    // the stage needs to do so.
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private bool _draining;
     private DateTime? _fullSince;
     private bool _paused;
     private bool _assignmentChanged;
@@ -93,9 +96,11 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     /// <summary>One element left the stage's buffer.</summary>
     internal void Emitted()
     {
-        Interlocked.Decrement(ref _buffered);
-        _wake.Set();
+        if (Interlocked.Decrement(ref _buffered) <= RefillAt) _wake.Set();
     }
+
+    /// <summary>A full buffer is refilled once it has drained to this (see <see cref="ReadyToPoll"/>).</summary>
+    private int RefillAt => _settings.BufferSize / 2;
 
     /// <summary>Buffered elements were dropped (revoked partitions, or the stage stopped).</summary>
     internal void Dropped(int count)
@@ -246,7 +251,11 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private bool ReadyToPoll(IConsumer<byte[]?, byte[]?> consumer)
     {
         var buffered = Volatile.Read(ref _buffered);
-        var full = !_fetching || buffered >= _settings.BufferSize;
+        // Once full, the buffer drains to half before polling resumes: polling again after every emitted message
+        // would hand the stage its messages one at a time, and wake this thread as often.
+        if (buffered >= _settings.BufferSize) _draining = true;
+        else if (buffered <= RefillAt) _draining = false;
+        var full = !_fetching || _draining;
         if (full)
         {
             _fullSince ??= DateTime.UtcNow;
@@ -266,7 +275,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         else
         {
             _fullSince = null;
-            if (_paused && buffered <= _settings.BufferSize / 2)
+            if (_paused && buffered <= RefillAt)
             {
                 consumer.Resume(_assignment);
                 _paused = false;

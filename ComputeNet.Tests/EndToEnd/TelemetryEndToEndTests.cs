@@ -110,7 +110,7 @@ public sealed class TelemetryEndToEndTests
     private static async Task<JsonObject> Telemetry(HostProcess host, string id)
     {
         var response = await host.Http.GetAsync($"/api/nodes/{id}/telemetry");
-        return response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<JsonObject>())! : new JsonObject { ["appliedSamples"] = -1, ["highestSeq"] = -1 };
+        return response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<JsonObject>())! : new JsonObject { ["appliedSamples"] = -1L, ["highestSeq"] = -1L }; // long, as the probes read them
     }
 
     private static async Task<T> Eventually<T>(Func<Task<T?>> probe, int seconds = 60) where T : class
