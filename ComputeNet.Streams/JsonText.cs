@@ -7,14 +7,22 @@ namespace ComputeNet.Streams;
 public static class JsonText
 {
     /// <summary>What a JSON value is, in words, for "expected X, got Y" messages.</summary>
-    public static string Describe(JsonElement element) => element.ValueKind switch
+    public static string Describe(JsonElement element) => Describe(element.ValueKind, element.ValueKind switch
     {
-        JsonValueKind.String => $"the string \"{Truncate(element.GetString() ?? "")}\"",
-        JsonValueKind.Number => $"the number {element.GetRawText()}",
+        JsonValueKind.String => element.GetString(),
+        JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => element.GetRawText(),
+        _ => null,
+    });
+
+    /// <summary>The same, for a value of the given kind: <paramref name="text"/> is a string's value, or a number's or boolean's JSON text.</summary>
+    public static string Describe(JsonValueKind kind, string? text) => kind switch
+    {
+        JsonValueKind.String => $"the string \"{Truncate(text ?? "")}\"",
+        JsonValueKind.Number => $"the number {text}",
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",
-        JsonValueKind.True or JsonValueKind.False => $"the boolean {element.GetRawText()}",
-        _ => element.ValueKind.ToString().ToLowerInvariant(),
+        JsonValueKind.True or JsonValueKind.False => $"the boolean {text}",
+        _ => kind.ToString().ToLowerInvariant(),
     };
 
     /// <summary>Keeps quoted input short so one huge field cannot bloat a dead letter's reason.</summary>

@@ -85,18 +85,19 @@ public static class NodeTelemetryFold
     /// <summary>Usage may exceed capacity by the tolerance (counters are sampled, not exact); beyond that it is a wrong unit or a wrong node.</summary>
     public static string? OverCapacity(NodeUsageSample sample, NodeSpec spec, double tolerance)
     {
-        var problems = new List<string>(1);
+        // Called for every sample: the list exists only once there is a problem to report.
+        List<string>? problems = null;
         Check(sample.CpuUsedCores, spec.CpuCores, "cpuUsedCores", "cores", "cpuCores");
         Check(sample.MemoryUsedGb, spec.MemoryGb, "memoryUsedGb", "GB", "memoryGb");
         Check(sample.StorageUsedGb, spec.StorageGb, "storageUsedGb", "GB", "storageGb");
         Check(sample.GpuUsed, spec.Gpus, "gpuUsed", "devices", "gpus");
         Check(sample.PowerW, spec.PowerPeakW, "powerW", "W", "powerPeakW");
-        return problems.Count == 0 ? null : string.Join("; ", problems);
+        return problems is null ? null : string.Join("; ", problems);
 
         void Check(double used, double capacity, string field, string unit, string capacityField)
         {
             if (used > capacity * (1 + tolerance) + 1e-9)
-                problems.Add($"'{field}' = {used} {unit} exceeds the node's {capacityField} of {capacity} {unit} by more than {tolerance:P0}");
+                (problems ??= []).Add($"'{field}' = {used} {unit} exceeds the node's {capacityField} of {capacity} {unit} by more than {tolerance:P0}");
         }
     }
 

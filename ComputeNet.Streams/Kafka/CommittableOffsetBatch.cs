@@ -1,5 +1,3 @@
-using Confluent.Kafka;
-
 namespace ComputeNet.Streams.Kafka;
 
 /// <summary>
@@ -8,11 +6,12 @@ namespace ComputeNet.Streams.Kafka;
 /// </summary>
 public sealed class CommittableOffsetBatch
 {
-    private readonly Dictionary<(KafkaConsumerWorker Owner, TopicPartition Partition), CommittableOffset> _highest = new();
+    // Keyed by topic name and partition number, not a TopicPartition: that would be a new object for every record added.
+    private readonly Dictionary<(KafkaConsumerWorker Owner, string Topic, int Partition), CommittableOffset> _highest = new();
 
     public CommittableOffsetBatch Add(CommittableOffset offset)
     {
-        var key = (offset.Owner, offset.TopicPartitionOffset.TopicPartition);
+        var key = (offset.Owner, offset.Topic, offset.Partition);
         if (!_highest.TryGetValue(key, out var known) || known.Offset < offset.Offset) _highest[key] = offset;
         return this;
     }

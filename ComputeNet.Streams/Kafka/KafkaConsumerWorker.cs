@@ -14,7 +14,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
 {
     /// <summary>What the worker tells its source stage; invoked from the poll thread through async callbacks.</summary>
     internal sealed record StageCallbacks(
-        Action<ConsumeResult<byte[]?, byte[]?>> OnMessage,
+        Action<IReadOnlyList<ConsumeResult<byte[]?, byte[]?>>> OnMessages,
         Action<IReadOnlyList<TopicPartition>> OnRevoked,
         Action<Exception> OnFailure,
         Action OnStopRequested);
@@ -27,6 +27,10 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
 
     // How long a full buffer may stall polling before the partitions are paused (see ReadyToPoll).
     private static readonly TimeSpan PauseAfter = TimeSpan.FromSeconds(1);
+
+    // Messages already fetched are handed to the stage together: each hand-over is a message to the stage's actor,
+    // which cost more than parsing the record when it was one per record.
+    private const int MaxMessagesPerHandOver = 512;
 
     private readonly object _stageGate = new();
     private readonly ConsumerSettings _settings;
@@ -42,7 +46,10 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private volatile IReadOnlyCollection<TopicPartition> _assignmentSnapshot = [];
     private ILoggingAdapter? _log;
     private IConsumer<byte[]?, byte[]?>? _consumer;
-    private readonly ManualResetEventSlim _wake = new();
+    // No spinning: the poll thread waits for the stage to drain, and on a crowded machine a spinning waiter takes the CPU
+    // the stage needs to do so.
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private bool _draining;
     private DateTime? _fullSince;
     private bool _paused;
     private bool _assignmentChanged;
@@ -89,9 +96,11 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     /// <summary>One element left the stage's buffer.</summary>
     internal void Emitted()
     {
-        Interlocked.Decrement(ref _buffered);
-        _wake.Set();
+        if (Interlocked.Decrement(ref _buffered) <= RefillAt) _wake.Set();
     }
+
+    /// <summary>A full buffer is refilled once it has drained to this (see <see cref="ReadyToPoll"/>).</summary>
+    private int RefillAt => _settings.BufferSize / 2;
 
     /// <summary>Buffered elements were dropped (revoked partitions, or the stage stopped).</summary>
     internal void Dropped(int count)
@@ -180,18 +189,30 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
                 ServeCommits(consumer);
                 MeasureLag(consumer);
                 if (!ReadyToPoll(consumer)) continue;
-                var result = Consume(consumer);
+                var result = Consume(consumer, _settings.PollTimeout);
                 if (result is null || result.IsPartitionEOF) continue;
-                if (!_fetching || Volatile.Read(ref _buffered) >= _settings.BufferSize)
+                var batch = new List<ConsumeResult<byte[]?, byte[]?>>();
+                while (result is not null)
                 {
-                    // Only after a rebalance can a message slip past the pause; put it back for later.
-                    consumer.Seek(result.TopicPartitionOffset);
-                    consumer.Pause([result.TopicPartition]);
-                    continue;
+                    if (!result.IsPartitionEOF)
+                    {
+                        if (!_fetching || Volatile.Read(ref _buffered) >= _settings.BufferSize)
+                        {
+                            // Only after a rebalance can a message slip past the pause; put it back for later.
+                            consumer.Seek(result.TopicPartitionOffset);
+                            consumer.Pause([result.TopicPartition]);
+                            break;
+                        }
+                        var buffered = Interlocked.Increment(ref _buffered);
+                        if (buffered > _maxBuffered) Volatile.Write(ref _maxBuffered, buffered);
+                        batch.Add(result);
+                    }
+                    // Take what the client has already fetched, without waiting, while the buffer has room.
+                    result = batch.Count < MaxMessagesPerHandOver && _fetching && Volatile.Read(ref _buffered) < _settings.BufferSize
+                        ? Consume(consumer, TimeSpan.Zero)
+                        : null;
                 }
-                var buffered = Interlocked.Increment(ref _buffered);
-                if (buffered > _maxBuffered) Volatile.Write(ref _maxBuffered, buffered);
-                _stage?.OnMessage(result);
+                if (batch.Count > 0) _stage?.OnMessages(batch);
             }
         }
         catch (Exception e)
@@ -207,11 +228,11 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         Close(consumer);
     }
 
-    private ConsumeResult<byte[]?, byte[]?>? Consume(IConsumer<byte[]?, byte[]?> consumer)
+    private ConsumeResult<byte[]?, byte[]?>? Consume(IConsumer<byte[]?, byte[]?> consumer, TimeSpan timeout)
     {
         try
         {
-            return consumer.Consume(_settings.PollTimeout);
+            return consumer.Consume(timeout);
         }
         catch (ConsumeException e) when (!e.Error.IsFatal)
         {
@@ -230,7 +251,11 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
     private bool ReadyToPoll(IConsumer<byte[]?, byte[]?> consumer)
     {
         var buffered = Volatile.Read(ref _buffered);
-        var full = !_fetching || buffered >= _settings.BufferSize;
+        // Once full, the buffer drains to half before polling resumes: polling again after every emitted message
+        // would hand the stage its messages one at a time, and wake this thread as often.
+        if (buffered >= _settings.BufferSize) _draining = true;
+        else if (buffered <= RefillAt) _draining = false;
+        var full = !_fetching || _draining;
         if (full)
         {
             _fullSince ??= DateTime.UtcNow;
@@ -250,7 +275,7 @@ internal sealed class KafkaConsumerWorker : IKafkaControl
         else
         {
             _fullSince = null;
-            if (_paused && buffered <= _settings.BufferSize / 2)
+            if (_paused && buffered <= RefillAt)
             {
                 consumer.Resume(_assignment);
                 _paused = false;

@@ -76,16 +76,17 @@ internal sealed class CommittableSourceStage(ConsumerSettings settings, string[]
         public override void PreStart()
         {
             var callbacks = new KafkaConsumerWorker.StageCallbacks(
-                OnMessage: GetAsyncCallback<ConsumeResult<byte[]?, byte[]?>>(OnMessage),
+                OnMessages: GetAsyncCallback<IReadOnlyList<ConsumeResult<byte[]?, byte[]?>>>(OnMessages),
                 OnRevoked: GetAsyncCallback<IReadOnlyList<TopicPartition>>(OnRevoked),
                 OnFailure: GetAsyncCallback<Exception>(FailStage),
                 OnStopRequested: GetAsyncCallback(OnStopRequested));
             _worker.Start(callbacks, Log);
         }
 
-        private void OnMessage(ConsumeResult<byte[]?, byte[]?> result)
+        private void OnMessages(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> results)
         {
-            _buffer.Enqueue(new CommittableMessage(result, new CommittableOffset(_worker, result.TopicPartitionOffset)));
+            foreach (var result in results)
+                _buffer.Enqueue(new CommittableMessage(result, new CommittableOffset(_worker, result.TopicPartitionOffset)));
             TryPush();
         }
 

@@ -92,9 +92,8 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
         var nodeTask = BatchAsk.AskAll<NodeCommands.RecordNodeTelemetry, NodeTelemetryRecorded>(nodeRegion,
             window.Nodes.Select(batch => new NodeCommands.RecordNodeTelemetry(batch.NodeId, batch.AgentToken, batch.Samples)).ToArray(),
             command => command.NodeId, reply => reply.NodeId, settings.AskTimeout);
-        var linkTasks = window.Links.Select(ApplyLinkBatch).ToList();
+        var links = await ApplyLinks(window.Links);
         var nodeResults = await nodeTask;
-        var linkResults = await Task.WhenAll(linkTasks);
 
         var highest = new Dictionary<string, long>(StringComparer.Ordinal);
         long applied = 0, duplicates = 0;
@@ -107,13 +106,13 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
             foreach (var rejection in recorded.Rejections) deadLetters.Add(DeadLetter(batch.Sources[rejection.Index], rejection.Reason));
         }
         var topologyTouched = false;
-        foreach (var (linkApplied, linkDuplicates, rejections) in linkResults)
+        foreach (var recorded in links.Recorded)
         {
-            applied += linkApplied;
-            duplicates += linkDuplicates;
-            topologyTouched |= linkApplied > 0;
-            foreach (var (message, reason) in rejections) deadLetters.Add(DeadLetter(message, reason));
+            applied += recorded.Applied;
+            duplicates += recorded.Duplicates;
+            topologyTouched |= recorded.Applied > 0;
         }
+        foreach (var (message, reason) in links.Rejections) deadLetters.Add(DeadLetter(message, reason));
         await Task.WhenAll(deadLetters);
 
         Interlocked.Add(ref _applied, applied);
@@ -123,26 +122,42 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
         return new WindowApplied(highest, topologyTouched, LastOffsets(window), window.Records);
     }
 
-    private async Task<(int Applied, int Duplicates, IReadOnlyList<(CommittableMessage, string)> Rejections)> ApplyLinkBatch(LinkBatch<CommittableMessage> batch)
+    /// <summary>
+    /// Authenticates every link batch's reporter, then records the accepted ones in the topology, each step one
+    /// <see cref="BatchAsk"/> for the whole window (as for nodes) instead of an <c>Ask</c> per link.
+    /// </summary>
+    private async Task<(IReadOnlyList<LinkTelemetryRecorded> Recorded, List<(CommittableMessage, string)> Rejections)> ApplyLinks(
+        IReadOnlyList<LinkBatch<CommittableMessage>> batches)
     {
+        var rejections = new List<(CommittableMessage, string)>();
+        if (batches.Count == 0) return ([], rejections);
         // A node may report only its own links: the token must be the src's or the dst's agent token.
-        var bySrc = await nodeRegion.Ask<AgentAuthentication>(new NodeCommands.AuthenticateAgent(batch.Src, batch.AgentToken), settings.AskTimeout);
-        var reporter = bySrc.Accepted ? batch.Src : null;
-        AgentAuthentication? byDst = null;
-        if (reporter is null)
+        var bySrc = await Authenticate(batches.Select(batch => new NodeCommands.AuthenticateAgent(batch.Src, batch.AgentToken)).ToArray());
+        var notBySrc = Enumerable.Range(0, batches.Count).Where(i => !bySrc[i].Accepted).ToArray();
+        var byDst = await Authenticate(notBySrc.Select(i => new NodeCommands.AuthenticateAgent(batches[i].Dst, batches[i].AgentToken)).ToArray());
+        var reporters = batches.Select(batch => (string?)batch.Src).ToArray();
+        for (var k = 0; k < notBySrc.Length; k++)
         {
-            byDst = await nodeRegion.Ask<AgentAuthentication>(new NodeCommands.AuthenticateAgent(batch.Dst, batch.AgentToken), settings.AskTimeout);
-            if (byDst.Accepted) reporter = batch.Dst;
+            var i = notBySrc[k];
+            if (byDst[k].Accepted)
+            {
+                reporters[i] = batches[i].Dst;
+                continue;
+            }
+            reporters[i] = null;
+            var reason = $"agentToken is not that of either endpoint, and a node may only report links it is an endpoint of (src: {bySrc[i].Reason}; dst: {byDst[k].Reason})";
+            rejections.AddRange(batches[i].Sources.Select(source => (source, reason)));
         }
-        if (reporter is null)
-        {
-            var reason = $"agentToken is not that of either endpoint, and a node may only report links it is an endpoint of (src: {bySrc.Reason}; dst: {byDst!.Reason})";
-            return (0, 0, batch.Sources.Select(s => (s, reason)).ToList());
-        }
-        var recorded = await topology.Ask<LinkTelemetryRecorded>(
-            new TopologyCommands.RecordLinkTelemetry(batch.Src, batch.Dst, reporter, batch.Samples), settings.AskTimeout);
-        return (recorded.Applied, recorded.Duplicates, []);
+        var commands = Enumerable.Range(0, batches.Count).Where(i => reporters[i] is not null)
+            .Select(i => new TopologyCommands.RecordLinkTelemetry(batches[i].Src, batches[i].Dst, reporters[i]!, batches[i].Samples)).ToArray();
+        var recorded = await BatchAsk.AskAll<TopologyCommands.RecordLinkTelemetry, LinkTelemetryRecorded>(topology, commands,
+            command => LinkKeys.Of(command.Src, command.Dst), reply => LinkKeys.Of(reply.Src, reply.Dst), settings.AskTimeout);
+        return (recorded, rejections);
     }
+
+    private Task<AgentAuthentication[]> Authenticate(NodeCommands.AuthenticateAgent[] commands) =>
+        BatchAsk.AskAll<NodeCommands.AuthenticateAgent, AgentAuthentication>(nodeRegion, commands,
+            command => command.NodeId, reply => reply.NodeId, settings.AskTimeout);
 
     private Task DeadLetter(CommittableMessage message, string reason)
     {

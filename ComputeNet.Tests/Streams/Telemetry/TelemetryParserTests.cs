@@ -85,4 +85,76 @@ public sealed class TelemetryParserTests
         Link(LinkJson(dst: "a")).Reason!.ShouldContain("src and dst are both 'a'");
         Link(LinkJson(), "b|a").Reason!.ShouldContain("does not match 'a|b' (src|dst)");
     }
+
+    [Fact]
+    public void Escaped_names_and_strings_are_read_unescaped()
+    {
+        var parsed = Node(NodeJson().Replace("\"nodeId\":\"edge-1\"", "\"node\\u0049d\":\"edge\\u002d1\"").Replace("\"tok\"", "\"t\\\"ok\""));
+        parsed.Reason.ShouldBeNull();
+        parsed.Value!.NodeId.ShouldBe("edge-1");
+        parsed.Value.AgentToken.ShouldBe("t\"ok");
+        Node(NodeJson(nodeId: "edge\\u00201")).Reason!.ShouldContain("nodeId 'edge 1' must be 1–");
+    }
+
+    [Fact]
+    public void Unknown_fields_are_skipped_however_nested_but_not_beyond_the_depth_limit()
+    {
+        var extra = NodeJson().Replace("\"up\":true", "\"up\":true,\"extra\":{\"a\":[1,{\"b\":\"c\"}],\"d\":null},\"more\":[]");
+        Node(extra).IsValid.ShouldBeTrue();
+        var deep = NodeJson().Replace("\"up\":true", "\"up\":true,\"extra\":[[[[[[[[[1]]]]]]]]]");
+        Node(deep).Reason!.ShouldContain("malformed JSON");
+    }
+
+    [Fact]
+    public void Wrong_types_are_described_as_received()
+    {
+        Node(NodeJson(nodeId: "x").Replace("\"x\"", "42")).Reason!.ShouldContain("'nodeId' must be a string, got the number 42");
+        Node(NodeJson().Replace("\"up\":true", "\"up\":\"true\"")).Reason!.ShouldContain("'up' must be true or false, got the string \"true\"");
+        Node(NodeJson().Replace("\"seq\":1", "\"seq\":1.0")).Reason!.ShouldContain("'seq' must be a whole number ≥ 0, got the number 1.0");
+        Node(NodeJson(cpu: "{\"v\":1}")).Reason!.ShouldContain("'cpuUsedCores' must be a finite number in cores, got an object");
+        Node(NodeJson(cpu: "[1]")).Reason!.ShouldContain("got an array");
+        Node(NodeJson(cpu: "true")).Reason!.ShouldContain("got the boolean true");
+        Node(NodeJson(cpu: "null")).Reason!.ShouldContain("missing required field 'cpuUsedCores' (cores)");
+        Node(NodeJson(cpu: "1e400")).Reason!.ShouldContain("'cpuUsedCores' must be a finite number in cores, got the number 1e400");
+        Node(NodeJson(token: "")).Reason!.ShouldContain("'agentToken' must be a non-empty string of at most 256 characters, got the string \"\"");
+    }
+
+    [Fact]
+    public void Numbers_given_as_strings_are_rejected()
+    {
+        Node(NodeJson(cpu: "\"3.5\"")).Reason!.ShouldContain("'cpuUsedCores' must be a finite number in cores, got the string \"3.5\"");
+        Node(NodeJson().Replace($"\"ts\":{NowMs}", $"\"ts\":\"{NowMs}\"")).Reason!.ShouldContain("'ts' must be whole UTC milliseconds");
+    }
+
+    [Fact]
+    public void With_a_name_given_twice_the_later_value_counts()
+    {
+        Node(NodeJson(cpu: "\"bad\",\"cpuUsedCores\":2")).Value!.Sample.CpuUsedCores.ShouldBe(2);
+        Node(NodeJson(cpu: "2,\"cpuUsedCores\":-1")).Reason!.ShouldContain("'cpuUsedCores' = -1 is out of range");
+        Node(NodeJson(cpu: "2,\"cpuUsedCores\":null")).Reason!.ShouldContain("missing required field 'cpuUsedCores'");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("{\"nodeId\":\"edge-1\"} x")]
+    [InlineData("{\"nodeId\":\"edge-1\",}")]
+    [InlineData("{\"nodeId\":\"edge-1\"}{}")]
+    [InlineData("[1,2")]
+    public void Malformed_json_anywhere_in_the_record_is_reported_as_such(string json) => Node(json).Reason!.ShouldStartWith("malformed JSON: ");
+
+    [Fact]
+    public void Whitespace_around_the_object_is_fine_and_non_objects_are_named()
+    {
+        Node(" \n" + NodeJson() + "\r\n ").IsValid.ShouldBeTrue();
+        Node("\"text\"").Reason.ShouldBe("expected a JSON object, got String");
+        Node("null").Reason.ShouldBe("expected a JSON object, got Null");
+    }
+
+    [Fact]
+    public void Oversized_records_are_rejected_before_they_are_read()
+    {
+        var limits = TelemetryLimits.Default with { MaxRecordBytes = 100 };
+        var bytes = Encoding.UTF8.GetBytes(NodeJson());
+        TelemetryParser.ParseNode("edge-1", bytes, false, Now, limits).Reason.ShouldBe($"record is {bytes.Length} bytes, over the limit of 100 bytes");
+    }
 }
