@@ -3,7 +3,6 @@ using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Query;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 
 namespace ComputeNet.Actors.Persistence;
 
@@ -15,11 +14,6 @@ namespace ComputeNet.Actors.Persistence;
 /// </summary>
 public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimers
 {
-    private sealed record StreamInit;
-    private sealed record StreamAck;
-    private sealed record StreamDone(Exception? Cause);
-    private sealed record Resume;
-
     private readonly IEventsByTagQuery _readJournal;
     private readonly string _tag;
 
@@ -32,14 +26,14 @@ public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimer
         {
             if (offer.Snapshot is ProjectionCheckpoint checkpoint) Checkpoint = checkpoint.Offset;
         });
-        Command<StreamInit>(_ => Sender.Tell(new StreamAck()));
+        Command<TagStream.Init>(_ => Sender.Tell(new TagStream.Ack()));
         Command<EventEnvelope>(envelope => OnEvent(envelope, Sender));
-        Command<StreamDone>(done =>
+        Command<TagStream.Done>(done =>
         {
             Log.Warning(done.Cause, "The {0} stream of {1} stopped; resuming from offset {2}", _tag, PersistenceId, ResumeOffset);
-            Timers.StartSingleTimer(nameof(Resume), new Resume(), TimeSpan.FromSeconds(1));
+            Timers.StartSingleTimer(nameof(TagStream.Resume), new TagStream.Resume(), TimeSpan.FromSeconds(1));
         });
-        Command<Resume>(_ => Follow(ResumeOffset));
+        Command<TagStream.Resume>(_ => Follow(ResumeOffset));
         Command<SaveSnapshotSuccess>(success =>
             DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1, success.Metadata.Timestamp.AddTicks(-1))));
         Command<SaveSnapshotFailure>(failure => Log.Warning(failure.Cause, "Saving the {0} offset of {1} failed", _tag, PersistenceId));
@@ -60,7 +54,7 @@ public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimer
     /// <summary>One event of the tag; call <see cref="Acknowledge"/> with <paramref name="stream"/> to receive the next.</summary>
     protected abstract void OnEvent(EventEnvelope envelope, IActorRef stream);
 
-    protected static void Acknowledge(IActorRef stream) => stream.Tell(new StreamAck());
+    protected static void Acknowledge(IActorRef stream) => stream.Tell(new TagStream.Ack());
 
     /// <summary>Saves <paramref name="offset"/> as the point a restart resumes from (never moves backwards).</summary>
     protected void SaveCheckpoint(long offset)
@@ -73,7 +67,5 @@ public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimer
     protected override void OnReplaySuccess() => Follow(Checkpoint);
 
     private void Follow(long offset) =>
-        _readJournal.EventsByTag(_tag, offset == 0 ? Offset.NoOffset() : Offset.Sequence(offset))
-            .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), e => new StreamDone(e)),
-                Materializer);
+        TagStream.Run(_readJournal, _tag, offset == 0 ? Offset.NoOffset() : Offset.Sequence(offset), Self, Materializer);
 }

@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence.Query;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 
 namespace ComputeNet.Actors.Persistence;
 
@@ -13,11 +12,6 @@ namespace ComputeNet.Actors.Persistence;
 /// </summary>
 public abstract class TagProjection : ReceiveActor, IWithTimers
 {
-    private sealed record StreamInit;
-    private sealed record StreamAck;
-    private sealed record StreamDone(Exception? Cause);
-    private sealed record Resume;
-
     private readonly IEventsByTagQuery _readJournal;
     private readonly string _tag;
     private Offset _offset = Offset.NoOffset();
@@ -27,21 +21,21 @@ public abstract class TagProjection : ReceiveActor, IWithTimers
         _readJournal = readJournal;
         _tag = tag;
 
-        Receive<StreamInit>(_ => Sender.Tell(new StreamAck()));
+        Receive<TagStream.Init>(_ => Sender.Tell(new TagStream.Ack()));
         Receive<EventEnvelope>(envelope =>
         {
             Apply(envelope.Event);
             _offset = envelope.Offset;
             EventsSeen++;
-            Sender.Tell(new StreamAck());
+            Sender.Tell(new TagStream.Ack());
         });
-        Receive<StreamDone>(done =>
+        Receive<TagStream.Done>(done =>
         {
             // A live query ends only on failure: resume from the last offset after a pause.
             Log.Warning(done.Cause, "Projection of tag {0} stopped; resuming from offset {1}", _tag, _offset);
-            Timers.StartSingleTimer("resume", new Resume(), TimeSpan.FromSeconds(1));
+            Timers.StartSingleTimer("resume", new TagStream.Resume(), TimeSpan.FromSeconds(1));
         });
-        Receive<Resume>(_ => Run());
+        Receive<TagStream.Resume>(_ => Run());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -54,10 +48,7 @@ public abstract class TagProjection : ReceiveActor, IWithTimers
 
     protected override void PreStart() => Run();
 
-    private void Run() =>
-        _readJournal.EventsByTag(_tag, _offset)
-            .RunWith(Sink.ActorRefWithAck<EventEnvelope>(Self, new StreamInit(), new StreamAck(), new StreamDone(null), ex => new StreamDone(ex)),
-                Context.Materializer());
+    private void Run() => TagStream.Run(_readJournal, _tag, _offset, Self, Context.Materializer());
 }
 
 /// <summary>How far a durable projection got: the journal offset (ordering) of the last event it handled.</summary>

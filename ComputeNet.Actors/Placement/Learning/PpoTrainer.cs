@@ -37,8 +37,8 @@ public sealed record TrainingUpdate(int Episodes, int Steps, double MeanEpisodeR
 public sealed class PpoTrainer : IDisposable
 {
     private readonly TrainingOptions _options;
-    private readonly optim.Optimizer _optimizer;
-    private readonly optim.Optimizer _imitationOptimizer;
+    private readonly AdamUpdate _optimizer;
+    private readonly AdamUpdate _imitationOptimizer;
     private readonly Random _random;
 
     // Held for the trainer's life (see PlacementGnn: implicit temporaries can be finalised mid-call).
@@ -51,8 +51,8 @@ public sealed class PpoTrainer : IDisposable
     {
         _options = options ?? new TrainingOptions();
         Model = model;
-        _optimizer = optim.Adam(model.parameters(), _options.LearningRate);
-        _imitationOptimizer = optim.Adam(model.parameters(), _options.ImitationLearningRate);
+        _optimizer = new AdamUpdate(model.parameters(), _options.LearningRate);
+        _imitationOptimizer = new AdamUpdate(model.parameters(), _options.ImitationLearningRate);
         _random = new Random(_options.Seed);
         _clipLow = 1 - _options.Clip;
         _clipHigh = 1 + _options.Clip;
@@ -171,10 +171,10 @@ public sealed class PpoTrainer : IDisposable
                 var valueLoss = nn.functional.mse_loss(values, tensor(chosen.Select(i => returns[i]).ToArray()));
                 var entropy = -(logProbabilities.exp() * logProbabilities).sum(1).mean();
                 var loss = policyLoss + valueLoss.mul(_valueCoefficient) - entropy.mul(_entropyCoefficient);
-                _optimizer.zero_grad();
+                _optimizer.ZeroGrad();
                 loss.backward();
                 nn.utils.clip_grad_norm_(Model.parameters(), _options.MaxGradNorm);
-                _optimizer.step();
+                _optimizer.Step();
                 policyLossSum += policyLoss.item<float>();
                 valueLossSum += valueLoss.item<float>();
                 entropySum += entropy.item<float>();
@@ -230,10 +230,10 @@ public sealed class PpoTrainer : IDisposable
             using var batch = GraphBatch.From(chosen.Select(i => graphs[i]).ToArray());
             var (logits, _) = Model.forward(batch);
             var loss = nn.functional.cross_entropy(logits, tensor(chosen.Select(i => targets[i]).ToArray()));
-            _imitationOptimizer.zero_grad();
+            _imitationOptimizer.ZeroGrad();
             loss.backward();
             nn.utils.clip_grad_norm_(Model.parameters(), _options.MaxGradNorm);
-            _imitationOptimizer.step();
+            _imitationOptimizer.Step();
             lossSum += loss.item<float>();
             batches++;
         }
