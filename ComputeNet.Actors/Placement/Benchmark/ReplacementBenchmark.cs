@@ -36,7 +36,8 @@ public sealed record ReplacementBenchmarkReport(
     [property: JsonPropertyName("objective_vs_full")] double ObjectiveVsFull,
     [property: JsonPropertyName("greedy_vs_cpsat_total_cost")] double GreedyVsCpSatTotalCost,
     [property: JsonPropertyName("cpsat_reference_apps")] int CpSatReferenceApps,
-    [property: JsonPropertyName("fewest_moves_vs_repair")] double FewestMovesVsRepair,
+    [property: JsonPropertyName("fewest_moves_sampled")] int FewestMovesSampled,
+    [property: JsonPropertyName("fewer_moves_than_repair")] int FewerMovesThanRepair,
     [property: JsonPropertyName("degraded_sampled")] int DegradedSampled,
     [property: JsonPropertyName("degraded_repairable_by_cpsat")] int DegradedRepairableByCpSat,
     [property: JsonPropertyName("infeasible_plans")] int InfeasiblePlans,
@@ -98,7 +99,7 @@ public static class ReplacementBenchmark
         var fewestSampled = new int[ScenarioNames.Length];
         var degradedSampledPerScenario = new int[ScenarioNames.Length];
         int degradedSampled = 0, degradedRepairable = 0;
-        double sampledRepairMoves = 0, sampledFewestMoves = 0;
+        var fewerMovesThanRepair = 0;
         var eventTimes = new List<double>();
         var eventCpuTimes = new List<double>();
         var planTimes = new List<double>();
@@ -168,11 +169,11 @@ public static class ReplacementBenchmark
                     cpSatRatios.Add(adjustment.Replacement.TotalCost / Math.Max(1e-9, reference.TotalCost));
                 // Apps the repair did not move need no comparison: no plan moves fewer than none.
                 if (adjustment.Replacement.Moves.Count > 0 && fewestSampled[kind] < samplesPerScenario
-                    && fewestMoves.Replace(problem, before) is { Result: PlacementPlan } fewest)
+                    && fewestMoves.Replace(problem, before) is { Result: PlacementPlan { Explanation: not CpSatPolicy.FallbackExplanation } } fewest)
                 {
                     fewestSampled[kind]++;
-                    sampledFewestMoves += fewest.Moves.Count;
-                    sampledRepairMoves += adjustment.Replacement.Moves.Count;
+                    // The solver's answer within its time limit and candidate pruning bounds the fewest moves from above.
+                    if (fewest.Moves.Count < adjustment.Replacement.Moves.Count) fewerMovesThanRepair++;
                 }
             }
             scenarioCounts[ScenarioNames[kind]] = counts;
@@ -188,7 +189,7 @@ public static class ReplacementBenchmark
             fullMoves > 0 ? repairMoves / fullMoves : double.NaN,
             objectiveRatios.Count > 0 ? objectiveRatios.Average() : double.NaN,
             cpSatRatios.Count > 0 ? cpSatRatios.Average() : double.NaN, cpSatRatios.Count,
-            sampledRepairMoves > 0 ? sampledFewestMoves / sampledRepairMoves : double.NaN, degradedSampled, degradedRepairable,
+            fewestSampled.Sum(), fewerMovesThanRepair, degradedSampled, degradedRepairable,
             infeasible,
             ScenarioNames.ToDictionary(n => n, n => new ScenarioFigures(scenarioTimes[n].Count, scenarioCounts[n].Affected,
                 scenarioCounts[n].Moves, scenarioCounts[n].FullMoves, PlacementBenchmark.Percentile(scenarioTimes[n], 0.99))));

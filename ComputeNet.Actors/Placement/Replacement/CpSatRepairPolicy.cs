@@ -4,8 +4,9 @@ namespace ComputeNet.Actors.Placement;
 /// Reference re-placement: CP-SAT over the whole app with the migration cost of each (subtask, node)
 /// added to the objective, hinted with the greedy repair. Optimal when the solver proves it.
 /// Forbidden targets get a prohibitive cost rather than a hard constraint, so the reference still
-/// answers when only a forbidden node is feasible (the greedy repair would degrade there).
-/// With <paramref name="movesFirst"/> every move also costs more than any objective difference, so
+/// answers when only a forbidden node is feasible (the greedy repair would degrade there). When the
+/// solver finds nothing in time, the greedy repair's plan is the answer (marked with
+/// <see cref="CpSatPolicy.FallbackExplanation"/>). With <paramref name="movesFirst"/> every move also costs more than any objective difference, so
 /// the solver finds the fewest moves first and the cheapest such plan second: the lower bound that
 /// the benchmark holds the greedy repair's moves against.
 /// </summary>
@@ -33,6 +34,9 @@ public sealed class CpSatRepairPolicy(MigrationCostWeights? migration = null, Cp
             + (movesFirst && v != current[k] ? MovePriorityCost : 0)
             + (v != current[k] && forbidden is not null && forbidden.TryGetValue(k, out var nodes) && nodes.Contains(v) ? ForbiddenCost : 0),
             hint, Name);
+        // The solver's own fallback places the app from scratch; the greedy repair is the better answer then.
+        if (result is PlacementPlan { Explanation: CpSatPolicy.FallbackExplanation } && greedy.Result is PlacementPlan repaired)
+            return greedy with { Result = repaired with { PolicyName = Name, Explanation = CpSatPolicy.FallbackExplanation } };
         return _greedy.Finish(problem, current, before, result, result is PlacementPlan ? null : greedy.BestPartial);
     }
 }
