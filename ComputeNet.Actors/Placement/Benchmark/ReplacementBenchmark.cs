@@ -95,7 +95,7 @@ public static class ReplacementBenchmark
         var cpSat = new CpSatRepairPolicy(options.Migration, cpSatOptions);
         var fewestMoves = new CpSatRepairPolicy(options.Migration, cpSatOptions, movesFirst: true);
         // Samples spread over the scenarios (the first events alone would all be capacity losses).
-        var samplesPerScenario = Math.Max(1, (options.CpSatReferenceApps + ScenarioNames.Length - 1) / ScenarioNames.Length);
+        var samplesPerScenario = (options.CpSatReferenceApps + ScenarioNames.Length - 1) / ScenarioNames.Length;
         var fewestSampled = new int[ScenarioNames.Length];
         var degradedSampledPerScenario = new int[ScenarioNames.Length];
         int degradedSampled = 0, degradedRepairable = 0;
