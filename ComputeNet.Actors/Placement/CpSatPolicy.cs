@@ -32,6 +32,9 @@ public sealed class CpSatPolicy(CpSatOptions? options = null) : IPlacementPolicy
 {
     private const long UtilisationScale = 100_000;
 
+    /// <summary>The explanation of a plan that is greedy-objective's, because the solver found none in time.</summary>
+    public const string FallbackExplanation = "CP-SAT found no solution in time: greedy-objective's plan";
+
     public CpSatOptions Options { get; } = options ?? CpSatOptions.Default;
 
     public string Name => "cp-sat";
@@ -243,7 +246,7 @@ public sealed class CpSatPolicy(CpSatOptions? options = null) : IPlacementPolicy
         // No solution in time (or a model stricter than the checker through integer rounding): a
         // checked greedy plan is still a valid answer, just not a proved optimum.
         if (greedy is PlacementPlan fallback)
-            return fallback with { PolicyName = name, ProvedOptimal = false };
+            return fallback with { PolicyName = name, ProvedOptimal = false, Explanation = FallbackExplanation };
         if (greedy is PlacementRejection rejected) return rejected with { PolicyName = name };
         return new PlacementRejection(name, ConstraintKind.Capacity, problem.Subtasks[0].Id,
             $"CP-SAT status {status}: no combination of candidate nodes meets capacity, delay and bandwidth together");

@@ -279,6 +279,51 @@ public sealed class RuntimeAdjustmentTests
     }
 
     [Fact]
+    public void Traffic_rerouted_off_a_slower_link_is_checked_against_the_apps_on_its_new_route()
+    {
+        NodeSpec[] nodes = [Node("U", NodeTier.Device, 1), Node("E1", NodeTier.Edge, 8), Node("E2", NodeTier.Edge, 8), Node("C", NodeTier.Cloud, 32)];
+        LinkSpec[] links = [new(0, 1, 10, 1), new(0, 2, 5, 2), new(1, 3, 1000, 5), new(2, 3, 1000, 5)];
+        var fleet = new RunningFleet(nodes, new Network(nodes.Length, links));
+        fleet.Add(Chain("a", 50, 0, 3)); // U → C over U–E1 (6 ms, against 7 ms over U–E2), 3 Mbps
+        fleet.Add(Chain("b", 50, 0, 2)); // U → E2: 3 of the 5 Mbps of U–E2
+        ImpactAnalysis.Examine(fleet, ["a", "b"], FleetDelta.None).ShouldAllBe(i => i.Reason == ImpactReason.None);
+
+        // U–E1 slows to 3 ms: a's route moves to U–E2, which cannot carry both apps.
+        var delta = fleet.Apply(new LinkChanged(0, LatencyMs: 3));
+
+        delta.Rerouted.ShouldBe(["a"]);
+        var affected = ImpactAnalysis.Find(fleet, delta).ToDictionary(i => i.AppId);
+        affected.Keys.Order().ShouldBe(["a", "b"]);
+        affected["b"].Violations.ShouldContain(v => v.Constraint == ConstraintKind.LinkBandwidth);
+    }
+
+    [Fact]
+    public void Impact_analysis_through_the_index_finds_exactly_what_a_scan_of_every_app_finds()
+    {
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(40),
+            Prop.ForAll(RandomInstances.Seeds, seed =>
+            {
+                var (fleet, random, _) = RunningRandomFleet(seed, apps: 10);
+                var all = fleet.Apps.Select(a => a.Id).ToArray();
+                for (var step = 0; step < 4; step++)
+                {
+                    // Later placements can already have broken earlier apps; the change is not to blame for those.
+                    var brokenBefore = Affected(ImpactAnalysis.Examine(fleet, all, FleetDelta.None));
+                    var change = RandomDrift(fleet, random);
+                    var delta = fleet.Apply(change);
+                    var indexed = Affected(ImpactAnalysis.Find(fleet, delta));
+                    var scanned = Affected(ImpactAnalysis.Examine(fleet, all, delta));
+                    indexed.ShouldBeSubsetOf(scanned, $"seed {seed}, {change}");
+                    scanned.Except(brokenBefore).ShouldBeSubsetOf(indexed, $"seed {seed}, {change}: the index missed an app the change broke");
+                }
+                return true;
+            }));
+
+        static string[] Affected(IEnumerable<AffectedApp> impacts) =>
+            impacts.Where(i => i.Reason != ImpactReason.None).Select(i => i.AppId).Order(StringComparer.Ordinal).ToArray();
+    }
+
+    [Fact]
     public void Repaired_plans_always_pass_the_feasibility_checker_and_capacity_accounting_stays_exact()
     {
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(25),

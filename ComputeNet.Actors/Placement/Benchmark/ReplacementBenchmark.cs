@@ -4,7 +4,7 @@ using ComputeNet.Actors.Placement.Generation;
 
 namespace ComputeNet.Actors.Placement.Benchmark;
 
-/// <param name="CpSatReferenceApps">Repaired apps also solved by <see cref="CpSatRepairPolicy"/> (objective + migration cost) for the reference gap; 0 = skip.</param>
+/// <param name="CpSatReferenceApps">Repaired apps also solved by <see cref="CpSatRepairPolicy"/> (objective + migration cost) for the reference gap and with the fewest moves, and degraded apps it tries to repair; 0 = skip.</param>
 public sealed record ReplacementBenchmarkOptions(
     int Seed = 2026,
     int NodeCount = 10_000,
@@ -36,6 +36,10 @@ public sealed record ReplacementBenchmarkReport(
     [property: JsonPropertyName("objective_vs_full")] double ObjectiveVsFull,
     [property: JsonPropertyName("greedy_vs_cpsat_total_cost")] double GreedyVsCpSatTotalCost,
     [property: JsonPropertyName("cpsat_reference_apps")] int CpSatReferenceApps,
+    [property: JsonPropertyName("fewest_moves_sampled")] int FewestMovesSampled,
+    [property: JsonPropertyName("fewer_moves_than_repair")] int FewerMovesThanRepair,
+    [property: JsonPropertyName("degraded_sampled")] int DegradedSampled,
+    [property: JsonPropertyName("degraded_repairable_by_cpsat")] int DegradedRepairableByCpSat,
     [property: JsonPropertyName("infeasible_plans")] int InfeasiblePlans,
     [property: JsonPropertyName("per_scenario")] IReadOnlyDictionary<string, ScenarioFigures> PerScenario);
 
@@ -56,7 +60,8 @@ public sealed record ScenarioFigures(
 /// plan is timed per plan, from the change to that app's committed placement (impact analysis and the
 /// repairs before it included), in wall-clock and thread CPU time. Each repaired app is compared with
 /// a full re-placement from scratch by greedy-objective in the same view (its own load taken out),
-/// and a few with the CP-SAT repair.
+/// and a few with the CP-SAT repair: its cost, the fewest moves that repair the app (CP-SAT with
+/// moves first), and whether it repairs degraded apps that the greedy repair could not.
 /// </summary>
 public static class ReplacementBenchmark
 {
@@ -86,7 +91,15 @@ public static class ReplacementBenchmark
         // over the threshold before any drift: settle those first so that the events measure drift alone.
         var settled = adjuster.Review(running.Apps.Select(a => a.Id).ToArray(), DateTimeOffset.UnixEpoch);
         progress?.Invoke($"settled before drift: {settled.Count(a => a.Committed)} apps repaired, {adjuster.Degraded.Count} degraded");
-        var cpSat = new CpSatRepairPolicy(options.Migration, new CpSatOptions(TimeLimitSeconds: options.CpSatTimeLimitSeconds, Weights: weights));
+        var cpSatOptions = new CpSatOptions(TimeLimitSeconds: options.CpSatTimeLimitSeconds, Weights: weights);
+        var cpSat = new CpSatRepairPolicy(options.Migration, cpSatOptions);
+        var fewestMoves = new CpSatRepairPolicy(options.Migration, cpSatOptions, movesFirst: true);
+        // Samples spread over the scenarios (the first events alone would all be capacity losses).
+        var samplesPerScenario = (options.CpSatReferenceApps + ScenarioNames.Length - 1) / ScenarioNames.Length;
+        var fewestSampled = new int[ScenarioNames.Length];
+        var degradedSampledPerScenario = new int[ScenarioNames.Length];
+        int degradedSampled = 0, degradedRepairable = 0;
+        var fewerMovesThanRepair = 0;
         var eventTimes = new List<double>();
         var eventCpuTimes = new List<double>();
         var planTimes = new List<double>();
@@ -130,6 +143,13 @@ public static class ReplacementBenchmark
                 if (adjustment.Replacement?.Result is not PlacementPlan plan || adjustment.Problem is not { } problem)
                 {
                     degraded++;
+                    // Degraded apps keep their placement; would an exact search have found one?
+                    if (degradedSampledPerScenario[kind] < samplesPerScenario && adjustment.Problem is { } stuck)
+                    {
+                        degradedSampledPerScenario[kind]++;
+                        degradedSampled++;
+                        if (cpSat.Replace(stuck, running.App(adjustment.AppId).Assignment).Result is PlacementPlan) degradedRepairable++;
+                    }
                     continue;
                 }
                 repaired++;
@@ -147,6 +167,14 @@ public static class ReplacementBenchmark
                 if (cpSatRatios.Count < options.CpSatReferenceApps
                     && cpSat.Replace(problem, before) is { Result: PlacementPlan } reference)
                     cpSatRatios.Add(adjustment.Replacement.TotalCost / Math.Max(1e-9, reference.TotalCost));
+                // Apps the repair did not move need no comparison: no plan moves fewer than none.
+                if (adjustment.Replacement.Moves.Count > 0 && fewestSampled[kind] < samplesPerScenario
+                    && fewestMoves.Replace(problem, before) is { Result: PlacementPlan { Explanation: not CpSatPolicy.FallbackExplanation } } fewest)
+                {
+                    fewestSampled[kind]++;
+                    // The solver's answer within its time limit and candidate pruning bounds the fewest moves from above.
+                    if (fewest.Moves.Count < adjustment.Replacement.Moves.Count) fewerMovesThanRepair++;
+                }
             }
             scenarioCounts[ScenarioNames[kind]] = counts;
             // Scenarios are independent: conditions return to normal (untimed) before the next one.
@@ -161,6 +189,7 @@ public static class ReplacementBenchmark
             fullMoves > 0 ? repairMoves / fullMoves : double.NaN,
             objectiveRatios.Count > 0 ? objectiveRatios.Average() : double.NaN,
             cpSatRatios.Count > 0 ? cpSatRatios.Average() : double.NaN, cpSatRatios.Count,
+            fewestSampled.Sum(), fewerMovesThanRepair, degradedSampled, degradedRepairable,
             infeasible,
             ScenarioNames.ToDictionary(n => n, n => new ScenarioFigures(scenarioTimes[n].Count, scenarioCounts[n].Affected,
                 scenarioCounts[n].Moves, scenarioCounts[n].FullMoves, PlacementBenchmark.Percentile(scenarioTimes[n], 0.99))));

@@ -21,7 +21,8 @@ public sealed record LinkChanged(int Link, double? LatencyMs = null, double? Ban
 public sealed record RegionUplinkChanged(string Region, double BandwidthFactor) : FleetChange;
 
 /// <summary>
-/// The nodes and links a change touched: only apps placed or routed there can be affected.
+/// The nodes and links a change touched (for a latency change, also the links the re-routed
+/// traffic now loads): only apps placed or routed there can be affected.
 /// <see cref="Rerouted"/> are the apps whose routes moved off a link whose latency changed.
 /// </summary>
 public sealed record FleetDelta(IReadOnlySet<int> Nodes, IReadOnlySet<int> Links)

@@ -4,11 +4,15 @@ namespace ComputeNet.Actors.Placement;
 /// Greedy repair (运行调整): keep every subtask that is still feasible where it is, move only the
 /// violators and the subtasks the request names (each to the node with the least objective increase
 /// plus migration cost, so staying wins unless moving pays). If that fails, also free the movers'
-/// neighbours, then everything (still migration-aware) before degrading explicitly.
+/// neighbours, then everything (still migration-aware), and last place the app afresh on the
+/// objective alone (the pull towards the old nodes can exhaust the search where a fresh placement
+/// fits) before degrading explicitly.
 /// </summary>
 public sealed class GreedyRepairPolicy(MigrationCostWeights? migration = null, GreedyOptions? options = null) : IReplacementPolicy
 {
     private const int BestEffortCandidates = 64;
+
+    private static readonly MigrationCostWeights NoMigrationCost = new(0, 0, 0);
 
     public MigrationCostWeights Migration { get; } = migration ?? MigrationCostWeights.Default;
 
@@ -28,19 +32,20 @@ public sealed class GreedyRepairPolicy(MigrationCostWeights? migration = null, G
             return Finish(problem, current, violations, PlanFactory.Create(Name, problem, current, Weights), null);
 
         var policy = new MigrationAwareGreedy(current, Migration, request.ForbiddenNodes, options);
+        var afresh = new MigrationAwareGreedy(current, NoMigrationCost, request.ForbiddenNodes, options);
         PlacementResult? result = null;
         PartialPlan? firstKept = null;
         PlacementRejection? firstFailure = null;
         var freed = new HashSet<int>(mustMove);
         freed.UnionWith(reconsider);
-        for (var round = 0; round < 3 && result is not PlacementPlan; round++)
+        for (var round = 0; round < 4 && result is not PlacementPlan; round++)
         {
             if (round == 1) freed.UnionWith(mustMove.SelectMany(k => Neighbours(problem, k)).ToArray());
             if (round == 2) freed.UnionWith(Enumerable.Range(0, n));
             var plan = KeepWhatStillFits(problem, current, freed, mustMove);
             firstKept ??= new PartialPlan(problem, plan.Assignment);
             var order = GreedyPolicy.SubtaskOrder(problem).Where(k => !plan.IsPlaced(k)).ToArray();
-            result = policy.PlaceRemaining(problem, plan, order);
+            result = (round == 3 ? afresh : policy).PlaceRemaining(problem, plan, order);
             firstFailure ??= result as PlacementRejection;
         }
         // When every round fails, the first names the constraint that keeps the forced movers out.

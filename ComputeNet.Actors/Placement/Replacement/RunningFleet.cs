@@ -116,8 +116,10 @@ public sealed class RunningFleet
                 var links = _network.Links.ToArray();
                 var old = links[l.Link];
                 links[l.Link] = old with { LatencyMs = l.LatencyMs ?? old.LatencyMs, BandwidthMbps = l.BandwidthMbps ?? old.BandwidthMbps };
-                var rerouted = SetLinks(links, latencyChanged: links[l.Link].LatencyMs != old.LatencyMs ? [l.Link] : []);
-                return new FleetDelta(new HashSet<int>(), new HashSet<int> { l.Link }) { Rerouted = rerouted };
+                var (rerouted, loaded) = SetLinks(links, latencyChanged: links[l.Link].LatencyMs != old.LatencyMs ? [l.Link] : []);
+                // The re-routed traffic lands on other links: the apps already there may lose bandwidth.
+                loaded.Add(l.Link);
+                return new FleetDelta(new HashSet<int>(), loaded) { Rerouted = rerouted };
             }
             case RegionUplinkChanged r:
             {
@@ -183,7 +185,8 @@ public sealed class RunningFleet
 
     // Latency changes re-route the apps whose routes used those links; their traffic moves with them.
     // A latency drop may also attract other apps' routes: those are re-routed when they next change.
-    private HashSet<string> SetLinks(LinkSpec[] links, IReadOnlyList<int> latencyChanged)
+    // Returns the re-routed apps and the links their new routes load.
+    private (HashSet<string> Rerouted, HashSet<int> LoadedLinks) SetLinks(LinkSpec[] links, IReadOnlyList<int> latencyChanged)
     {
         var rerouted = latencyChanged.SelectMany(l => _appsByLink.GetValueOrDefault(l) ?? []).Distinct().ToArray();
         foreach (var i in rerouted)
@@ -192,7 +195,7 @@ public sealed class RunningFleet
             Index(i, _apps[i].Footprint, add: false);
         }
         _network = _network.WithLinks(links);
-        if (rerouted.Length == 0) return [];
+        if (rerouted.Length == 0) return ([], []);
         var added = new Dictionary<int, double>();
         foreach (var i in rerouted)
         {
@@ -202,7 +205,7 @@ public sealed class RunningFleet
             foreach (var (l, rate) in footprint.LinkRates) added[l] = added.GetValueOrDefault(l) + rate;
         }
         _network = _network.WithLinkUsageChange(added);
-        return rerouted.Select(i => _apps[i].App.Id).ToHashSet();
+        return (rerouted.Select(i => _apps[i].App.Id).ToHashSet(), [.. added.Keys]);
     }
 
     private void Load(Footprint footprint, int sign)
