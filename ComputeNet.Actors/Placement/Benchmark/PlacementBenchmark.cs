@@ -162,23 +162,21 @@ public static class PlacementBenchmark
         foreach (var name in heuristics)
         {
             var policy = registry.Get(name);
-            var times = new List<double>();
-            var cpuTimes = new List<double>();
+            var scaleLatencies = new DecisionLatencies();
             var plans = 0;
             foreach (var (app, user) in scaleApps)
             {
-                var started = Stopwatch.GetTimestamp();
-                var cpuStarted = ThreadCpuClock.NowMs();
-                var problem = InstanceGenerator.Problem(bigFleet, app, user);
-                var result = policy.Place(problem);
-                cpuTimes.Add(ThreadCpuClock.NowMs() - cpuStarted);
-                times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                var (problem, result) = scaleLatencies.Time(() =>
+                {
+                    var built = InstanceGenerator.Problem(bigFleet, app, user);
+                    return (built, policy.Place(built));
+                });
                 CountRejection(name, result);
                 if (result is not PlacementPlan plan) continue;
                 plans++;
                 if (FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0) infeasible[name]++;
             }
-            scale[name] = (Percentile(times, 0.5), Percentile(times, 0.99), Percentile(cpuTimes, 0.5), Percentile(cpuTimes, 0.99), (double)plans / scaleApps.Length);
+            scale[name] = (scaleLatencies.WallP50, scaleLatencies.WallP99, scaleLatencies.CpuP50, scaleLatencies.CpuP99, (double)plans / scaleApps.Length);
         }
 
         var figures = all.Select(name => new PolicyFigures(

@@ -141,22 +141,19 @@ public static class DrlBenchmark
         for (var i = 0; i < WarmUpDecisions; i++)
             policy.Place(InstanceGenerator.Problem(fleet, AppGenerator.RandomDag(warmUp, options.ScaleSubtasks, $"warm-up{i}"), warmUp.Next(fleet.Nodes.Count)));
         var random = new Random(options.Seed + 2);
-        var times = new List<double>();
-        var cpuTimes = new List<double>();
+        var latencies = new DecisionLatencies();
         for (var i = 0; i < options.ScaleDecisions; i++)
         {
             var app = AppGenerator.RandomDag(random, options.ScaleSubtasks, $"scale{i}");
             var user = random.Next(fleet.Nodes.Count);
-            var started = Stopwatch.GetTimestamp();
-            var cpuStarted = ThreadCpuClock.NowMs();
-            var problem = InstanceGenerator.Problem(fleet, app, user);
-            var result = policy.Place(problem);
-            cpuTimes.Add(ThreadCpuClock.NowMs() - cpuStarted);
-            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var (problem, result) = latencies.Time(() =>
+            {
+                var built = InstanceGenerator.Problem(fleet, app, user);
+                return (built, policy.Place(built));
+            });
             if (result is PlacementPlan plan && FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0) infeasible++;
         }
-        return new LatencyFigures(fleet.Nodes.Count, PlacementBenchmark.Percentile(times, 0.5), PlacementBenchmark.Percentile(times, 0.99),
-            PlacementBenchmark.Percentile(cpuTimes, 0.5), PlacementBenchmark.Percentile(cpuTimes, 0.99));
+        return new LatencyFigures(fleet.Nodes.Count, latencies.WallP50, latencies.WallP99, latencies.CpuP50, latencies.CpuP99);
     }
 
     private static double Mean(List<double> values) => values.Count == 0 ? double.NaN : values.Average();
