@@ -24,11 +24,14 @@ public sealed class NetworkRoutingTests
             Prop.ForAll(RandomInstances.Seeds, seed =>
             {
                 var random = new Random(seed);
-                var n = random.Next(6, 70);
-                // Whole-millisecond latencies on half the runs: equal-latency paths everywhere.
+                var meshed = random.Next(6, 70);
+                // Whole-millisecond latencies on half the runs: equal-latency paths everywhere. Edge and
+                // device trees hanging off the mesh on half the runs: routes through the contracted core.
                 var ties = random.NextDouble() < 0.5;
-                var links = InstanceGenerator.BuildFleet(InstanceGenerator.RandomTopology(seed, n), new GeneratorOptions(Seed: seed)).Network.Links
-                    .Select(l => ties ? l with { LatencyMs = 1 + random.Next(3) } : l).ToArray();
+                var grown = random.NextDouble() < 0.5 ? meshed + random.Next(1, 3 * meshed) : 0;
+                var fleet = InstanceGenerator.BuildFleet(InstanceGenerator.RandomTopology(seed, meshed), new GeneratorOptions(Seed: seed, TargetNodeCount: grown));
+                var n = fleet.Nodes.Count;
+                var links = fleet.Network.Links.Select(l => ties ? l with { LatencyMs = 1 + random.Next(3) } : l).ToArray();
                 // Networks derived from each other stay alive and are queried in any order, as running
                 // apps' views and forecast views are while the fleet moves on.
                 // A small cache on half the runs: searches are dropped and their arrays reused for other sources.
@@ -41,6 +44,51 @@ public sealed class NetworkRoutingTests
                 }
                 return true;
             }));
+    }
+
+    [Fact]
+    public void Trees_hanging_off_the_mesh_and_separate_components_route_as_a_plain_dijkstra_does()
+    {
+        // A triangle 0-1-2 with a chain 3-4 off node 0 and a leaf 5 off node 2; a separate tree 6-7-8
+        // (7 in the middle); an isolated node 9; a separate cycle 10-11 joined by two parallel links.
+        var network = new Network(12,
+        [
+            new LinkSpec(0, 1, 1000, 1), new LinkSpec(1, 2, 1000, 1), new LinkSpec(2, 0, 1000, 5),
+            new LinkSpec(0, 3, 100, 2), new LinkSpec(3, 4, 100, 3), new LinkSpec(2, 5, 100, 4),
+            new LinkSpec(6, 7, 100, 1), new LinkSpec(7, 8, 100, 2),
+            new LinkSpec(10, 11, 100, 1), new LinkSpec(11, 10, 100, 3),
+        ]);
+        // Core: the triangle, one node of the 6-7-8 tree, node 9, and the 10-11 pair.
+        network.CoreNodeCount.ShouldBe(7);
+        for (var a = 0; a < network.NodeCount; a++)
+        {
+            var distance = ReferenceDistances(network, a);
+            for (var b = 0; b < network.NodeCount; b++)
+            {
+                if (double.IsPositiveInfinity(distance[b]))
+                {
+                    network.LatencyMs(a, b).ShouldBe(double.PositiveInfinity, $"{a} → {b}");
+                    network.PathLinks(a, b).ShouldBeEmpty($"{a} → {b}");
+                    continue;
+                }
+                network.LatencyMs(a, b).ShouldBe(distance[b], Tolerance, $"{a} → {b}");
+                if (a != b) PathLatency(network, network.PathLinks(a, b), a, b).ShouldBe(distance[b], Tolerance, $"{a} → {b}");
+            }
+        }
+        network.PathLinks(4, 5).ShouldBe([5, 1, 0, 3, 4]);
+        network.PathLinks(6, 8).ShouldBe([7, 6]);
+        network.TryRoute(4, 5, [], out _, out var bottleneck, maxLatencyMs: 11).ShouldBeTrue();
+        bottleneck.ShouldBe(100);
+        network.TryRoute(4, 5, [], out _, out _, maxLatencyMs: 10.5).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void A_fleet_grown_with_edge_and_device_trees_searches_only_its_meshed_core()
+    {
+        var topology = InstanceGenerator.RandomTopology(7, 40);
+        var fleet = InstanceGenerator.BuildFleet(topology, new GeneratorOptions(Seed: 7, TargetNodeCount: 2_000));
+        fleet.Network.CoreNodeCount.ShouldBeLessThanOrEqualTo(40);
+        fleet.Network.CoreNodeCount.ShouldBeGreaterThan(2);
     }
 
     [Fact]

@@ -86,9 +86,10 @@ public sealed record PlacementBenchmarkReport(
 ///     where CP-SAT proved optimality; "best heuristic" = lowest mean gap (then highest acceptance);
 /// (2) rising load: the same stream of apps submitted to a fresh fleet per heuristic, committing
 ///     each plan, until the fleet's CPU is 95% used, the stream ends, or 25 rejections in a row;
-/// (3) scale: the topology grown to 10,000 nodes, a 50-subtask app from random user nodes; the
-///     timing includes building the problem (per-decision work), not building the fleet; wall-clock
-///     and thread CPU time are both reported, since shared build machines inflate the former.
+/// (3) scale: the topology grown to 10,000 nodes, a 50-subtask app from random user nodes, after
+///     untimed warm-up decisions (<see cref="TimeScaleDecisions"/>); the timing includes building the
+///     problem (per-decision work), not building the fleet; wall-clock and thread CPU time are both
+///     reported, since shared build machines inflate the former.
 /// Every plan is re-validated by the checker and counted in <c>infeasible_plans</c> if it fails.
 /// </summary>
 public static class PlacementBenchmark
@@ -155,28 +156,13 @@ public static class PlacementBenchmark
         // (3) Scale.
         var scale = new Dictionary<string, (double P50, double P99, double CpuP50, double CpuP99, double Acceptance)>();
         var bigFleet = InstanceGenerator.BuildFleet(topology, new GeneratorOptions(Seed: options.Seed, TargetNodeCount: options.ScaleNodeCount));
-        var scaleRandom = new Random(options.Seed + 2);
-        var scaleApps = Enumerable.Range(0, options.ScaleDecisions)
-            .Select(i => (App: AppGenerator.RandomDag(scaleRandom, options.ScaleSubtasks, $"scale{i}"), User: scaleRandom.Next(bigFleet.Nodes.Count)))
-            .ToArray();
         foreach (var name in heuristics)
         {
-            var policy = registry.Get(name);
-            var scaleLatencies = new DecisionLatencies();
-            var plans = 0;
-            foreach (var (app, user) in scaleApps)
-            {
-                var (problem, result) = scaleLatencies.Time(() =>
-                {
-                    var built = InstanceGenerator.Problem(bigFleet, app, user);
-                    return (built, policy.Place(built));
-                });
-                CountRejection(name, result);
-                if (result is not PlacementPlan plan) continue;
-                plans++;
-                if (FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0) infeasible[name]++;
-            }
-            scale[name] = (scaleLatencies.WallP50, scaleLatencies.WallP99, scaleLatencies.CpuP50, scaleLatencies.CpuP99, (double)plans / scaleApps.Length);
+            var run = TimeScaleDecisions(registry.Get(name), bigFleet, options);
+            foreach (var result in run.Results) CountRejection(name, result);
+            infeasible[name] += run.InfeasiblePlans;
+            var l = run.Latencies;
+            scale[name] = (l.WallP50, l.WallP99, l.CpuP50, l.CpuP99, (double)run.Results.Count(r => r is PlacementPlan) / run.Results.Count);
         }
 
         var figures = all.Select(name => new PolicyFigures(
@@ -201,6 +187,44 @@ public static class PlacementBenchmark
             topology.Name, best.Policy, best.MeanGapToOptimal ?? double.NaN, best.AcceptanceRatio ?? double.NaN,
             best.P99MsScale ?? double.NaN, best.P99CpuMsScale ?? double.NaN, infeasible.Values.Sum(), options.GapInstances, proved, figures);
     }
+
+    /// <summary>
+    /// Untimed decisions before a timed series, from their own random stream: a serving scheduler runs
+    /// code the tiered JIT has already optimised, while the first few dozen decisions after a start run
+    /// unoptimised code at several times the cost.
+    /// </summary>
+    internal const int WarmUpDecisions = 40;
+
+    /// <summary>
+    /// The scale run of one policy on one fleet: <see cref="WarmUpDecisions"/> untimed decisions, then
+    /// <see cref="BenchmarkOptions.ScaleDecisions"/> timed ones (the same apps and users for every
+    /// policy), each including building its problem; every plan re-validated by the checker.
+    /// </summary>
+    internal static ScaleRun TimeScaleDecisions(IPlacementPolicy policy, Fleet fleet, BenchmarkOptions options)
+    {
+        var warmUp = new Random(options.Seed + 3);
+        for (var i = 0; i < WarmUpDecisions; i++)
+            policy.Place(InstanceGenerator.Problem(fleet, AppGenerator.RandomDag(warmUp, options.ScaleSubtasks, $"warm-up{i}"), warmUp.Next(fleet.Nodes.Count)));
+        var random = new Random(options.Seed + 2);
+        var latencies = new DecisionLatencies();
+        var results = new List<PlacementResult>();
+        var infeasible = 0;
+        for (var i = 0; i < options.ScaleDecisions; i++)
+        {
+            var app = AppGenerator.RandomDag(random, options.ScaleSubtasks, $"scale{i}");
+            var user = random.Next(fleet.Nodes.Count);
+            var (problem, result) = latencies.Time(() =>
+            {
+                var built = InstanceGenerator.Problem(fleet, app, user);
+                return (built, policy.Place(built));
+            });
+            results.Add(result);
+            if (result is PlacementPlan plan && FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0) infeasible++;
+        }
+        return new ScaleRun(latencies, results, infeasible);
+    }
+
+    internal sealed record ScaleRun(DecisionLatencies Latencies, IReadOnlyList<PlacementResult> Results, int InfeasiblePlans);
 
     /// <summary>The gap run's small instances: the topology as it is, random DAGs and every fourth a real app.</summary>
     public static IReadOnlyList<PlacementProblem> GapProblems(ZooTopology topology, BenchmarkOptions options, IReadOnlyList<AppSpec>? realApps = null)

@@ -61,8 +61,6 @@ public sealed record DrlLatencyReport(
 /// </summary>
 public static class DrlBenchmark
 {
-    private const int WarmUpDecisions = 20;
-
     public static DrlBenchmarkReport Run(DrlPlacementPolicy drl, ZooTopology topology, ZooTopology? unseen = null,
         BenchmarkOptions? options = null, IReadOnlyList<AppSpec>? realApps = null)
     {
@@ -135,24 +133,9 @@ public static class DrlBenchmark
     private static LatencyFigures Timing(IPlacementPolicy policy, ZooTopology topology, int nodes, BenchmarkOptions options, ref int infeasible)
     {
         var fleet = InstanceGenerator.BuildFleet(topology, new GeneratorOptions(Seed: options.Seed, TargetNodeCount: nodes));
-        // Untimed decisions first, from their own random stream: a serving host runs code the tiered JIT has
-        // already optimised (the first decisions after a start run unoptimised code at several times the cost).
-        var warmUp = new Random(options.Seed + 3);
-        for (var i = 0; i < WarmUpDecisions; i++)
-            policy.Place(InstanceGenerator.Problem(fleet, AppGenerator.RandomDag(warmUp, options.ScaleSubtasks, $"warm-up{i}"), warmUp.Next(fleet.Nodes.Count)));
-        var random = new Random(options.Seed + 2);
-        var latencies = new DecisionLatencies();
-        for (var i = 0; i < options.ScaleDecisions; i++)
-        {
-            var app = AppGenerator.RandomDag(random, options.ScaleSubtasks, $"scale{i}");
-            var user = random.Next(fleet.Nodes.Count);
-            var (problem, result) = latencies.Time(() =>
-            {
-                var built = InstanceGenerator.Problem(fleet, app, user);
-                return (built, policy.Place(built));
-            });
-            if (result is PlacementPlan plan && FeasibilityChecker.Default.Validate(problem, plan.Assignment).Count > 0) infeasible++;
-        }
+        var run = PlacementBenchmark.TimeScaleDecisions(policy, fleet, options);
+        infeasible += run.InfeasiblePlans;
+        var latencies = run.Latencies;
         return new LatencyFigures(fleet.Nodes.Count, latencies.WallP50, latencies.WallP99, latencies.CpuP50, latencies.CpuP99);
     }
 
