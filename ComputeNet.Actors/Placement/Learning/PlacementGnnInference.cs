@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
 using TorchSharp.Modules;
 
 namespace ComputeNet.Actors.Placement.Learning;
@@ -187,17 +188,19 @@ internal sealed class PlacementGnnInference
         /// <summary>output += W[:, offset .. offset + input.Length] · input.</summary>
         public void Accumulate(ReadOnlySpan<float> input, int offset, Span<float> output)
         {
-            var width = Vector<float>.Count;
+            // Whole vectors through reinterpreted spans (no per-slice copies), then the tail.
+            output = output[.._outputs];
+            var vectorOutput = MemoryMarshal.Cast<float, Vector<float>>(output);
+            var tail = vectorOutput.Length * Vector<float>.Count;
             for (var k = 0; k < input.Length; k++)
             {
                 var value = input[k];
                 if (value == 0) continue;
                 var row = _transposed.AsSpan((offset + k) * _outputs, _outputs);
+                var vectorRow = MemoryMarshal.Cast<float, Vector<float>>(row);
                 var scale = new Vector<float>(value);
-                var o = 0;
-                for (; o <= _outputs - width; o += width)
-                    (new Vector<float>(output.Slice(o, width)) + scale * new Vector<float>(row.Slice(o, width))).CopyTo(output.Slice(o, width));
-                for (; o < _outputs; o++) output[o] += value * row[o];
+                for (var i = 0; i < vectorOutput.Length; i++) vectorOutput[i] += scale * vectorRow[i];
+                for (var o = tail; o < _outputs; o++) output[o] += value * row[o];
             }
         }
     }
