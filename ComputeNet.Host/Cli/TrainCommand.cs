@@ -54,11 +54,17 @@ public static class TrainCommand
             model.LoadWeights(resume);
         }
         var defaults = new TrainingOptions();
+        var shaping = StepShaping.Default with
+        {
+            ReserveWeight = DoubleOption(args, "reserve-weight", StepShaping.Default.ReserveWeight),
+            LatencyWeight = DoubleOption(args, "latency-weight", StepShaping.Default.LatencyWeight),
+        };
         using var trainer = new PpoTrainer(model, defaults with
         {
             Seed = seed,
             LearningRate = DoubleOption(args, "learning-rate", defaults.LearningRate),
             EntropyCoefficient = DoubleOption(args, "entropy", defaults.EntropyCoefficient),
+            Environment = (defaults.Environment ?? EnvironmentOptions.Default) with { Shaping = shaping },
         });
         var instances = new TrainingInstances(training, seed);
         var evaluation = new TrainingInstances(heldOut, seed + 1, PlacementTrainingData.HeldOutApps()).Take(evaluationCount);
