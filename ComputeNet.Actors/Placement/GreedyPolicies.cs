@@ -7,14 +7,14 @@ namespace ComputeNet.Actors.Placement;
 /// <param name="AlternativesPerSubtask">Nodes tried per subtask before backtracking further up.</param>
 /// <param name="BacktrackBudget">Alternative tries allowed per decision, so the search stays bounded.</param>
 /// <param name="RunnersUp">Runner-up nodes recorded per subtask for the explanation.</param>
-/// <param name="CheckBudgetFactor">Feasibility checks allowed per decision: factor × subtasks × CandidateLimit, plus one widened scan. Bounds the latency of hopeless searches.</param>
+/// <param name="CheckBudgetFactor">Feasibility checks allowed per decision: factor × subtasks × CandidateLimit, plus one widened scan. Bounds the latency of hopeless searches (4: at 10,000 nodes greedy-objective accepted 0.625 of 50-subtask apps for a 9.8 ms p99, against 0.575 and 5.9 ms with 2).</param>
 public sealed record GreedyOptions(
     int CandidateLimit = 64,
     int AlternativesPerSubtask = 3,
     int BacktrackBudget = 32,
     int RunnersUp = 3,
     ObjectiveWeights? Weights = null,
-    int CheckBudgetFactor = 2)
+    int CheckBudgetFactor = 4)
 {
     public static readonly GreedyOptions Default = new();
 }
