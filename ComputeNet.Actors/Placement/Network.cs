@@ -106,15 +106,15 @@ public sealed class Network
         if (latencyChanged.Count == 0) return new Network(this, [.. links]);
         var network = new Network(_shape, [.. links], MaxCachedSources);
         // A search that has settled neither end of a changed link never relaxed it, so it is still
-        // exact under the new latencies: hand it over. A core search never relaxes a tree link. The
-        // rest (and this network's lineage) start afresh.
+        // exact under the new latencies: hand it over. A core search never relaxes a tree link. Core
+        // searches go on changing, so the rest (and this network's lineage) start afresh.
         var coreChanged = latencyChanged.Where(l => _shape.CoreIndex[_links[l].NodeA] >= 0 && _shape.CoreIndex[_links[l].NodeB] >= 0).ToArray();
         lock (_gate)
         {
             _coreSearches.HandOver(network._coreSearches, state =>
                 !coreChanged.Any(l => state.IsSettled(_shape.CoreIndex[_links[l].NodeA]) || state.IsSettled(_shape.CoreIndex[_links[l].NodeB])));
             var touched = latencyChanged.SelectMany(l => new[] { _links[l].NodeA, _links[l].NodeB }).ToHashSet();
-            _nearest.HandOver(network._nearest, touched);
+            _nearest.ShareWith(network._nearest, touched);
         }
         return network;
     }
@@ -497,15 +497,14 @@ public sealed class Network
         }
 
         /// <summary>
-        /// Moves the lists still exact after latency changes on links at <paramref name="touched"/> nodes:
-        /// a search that settled neither end of a link never relaxed it. Forgets all of them here.
+        /// Gives <paramref name="successor"/> the lists still exact after latency changes on links at
+        /// <paramref name="touched"/> nodes (a search that settled neither end of a link never relaxed it).
+        /// Lists are never changed once made, so this lineage keeps them all, and its search, too.
         /// </summary>
-        public void HandOver(NearestCache successor, HashSet<int> touched)
+        public void ShareWith(NearestCache successor, HashSet<int> touched)
         {
             foreach (var (source, known) in _lists)
                 if (!known.Order.Any(touched.Contains)) successor._lists[source] = known;
-            _lists.Clear();
-            _search.HandOver(successor._search, _ => false);
         }
     }
 
