@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka;
 using Akka.Actor;
 using Akka.Streams;
@@ -57,10 +56,10 @@ public static class TelemetryPipeline
             .Select(records => TelemetryWindow<CommittableMessage>.Build(records as IReadOnlyList<TelemetryRecord<CommittableMessage>> ?? records.ToList()))
             .SelectAsync(1, handler.ApplyAsync)
             .Async()
-            // While a checkpoint runs, the windows applied meanwhile fold into the next one (bounded: one
+            // Windows applied while a checkpoint runs or waits for its interval fold into the next one (bounded: one
             // entry per node and partition), so a slow store lengthens the commit lag, never the apply path.
-            .ConflateWithSeed(PendingCheckpoint.Of, (pending, window) => pending.Add(window))
-            .SelectAsync(1, new CheckpointPacer(settings.CheckpointInterval).Pace(pending => Checkpoint(pending, nodeRegion, topology, settings.AskTimeout)))
+            .Via(new PacedConflate<WindowApplied, PendingCheckpoint>(PendingCheckpoint.Of, (pending, window) => pending.Add(window), settings.CheckpointInterval))
+            .SelectAsync(1, pending => Checkpoint(pending, nodeRegion, topology, settings.AskTimeout))
             .SelectMany(offsets => offsets);
 
     /// <summary>Checkpoints every node (and the topology) the windows touched, then releases their offsets.</summary>
@@ -100,29 +99,5 @@ public static class TelemetryPipeline
             _offsets.AddAll(window.Offsets);
             return this;
         }
-    }
-
-    /// <summary>
-    /// Starts checkpoints no closer together than the interval (each one makes durable every node touched since the
-    /// last), but at once when the last ended longer ago: the final records of a burst are not held back a whole interval.
-    /// </summary>
-    private sealed class CheckpointPacer(TimeSpan interval)
-    {
-        private long _lastEnded = Stopwatch.GetTimestamp() - (long)(interval.TotalSeconds * Stopwatch.Frequency);
-
-        public Func<PendingCheckpoint, Task<IReadOnlyList<CommittableOffset>>> Pace(Func<PendingCheckpoint, Task<IReadOnlyList<CommittableOffset>>> checkpoint) =>
-            async pending =>
-            {
-                var wait = interval - Stopwatch.GetElapsedTime(_lastEnded);
-                if (wait > TimeSpan.Zero) await Task.Delay(wait);
-                try
-                {
-                    return await checkpoint(pending);
-                }
-                finally
-                {
-                    _lastEnded = Stopwatch.GetTimestamp();
-                }
-            };
     }
 }
