@@ -88,12 +88,12 @@ public static class IngestBench
             var tokens = await Register(region, nodes);
             var generator = new RecordGenerator(tokens);
 
-            Console.Error.WriteLine($"baseline: plain consume + parse of {records} records ...");
+            Console.Error.WriteLine($"baseline: plain consume + parse of {records} records (working set after registering: {Environment.WorkingSet / 1048576} MB, peak {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB) ...");
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var baseline = await Baseline(kafka, "bench.baseline", new RecordGenerator(tokens), records);
             var cpuBaseline = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 
-            Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, checkpoint, commit of {records} records ...");
+            Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, checkpoint, commit of {records} records (peak working set so far {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB) ...");
             cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var (pipelineSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, db, generator, records);
             var cpuPipeline = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
@@ -272,7 +272,7 @@ public static class IngestBench
                 {
                     long done;
                     lock (committed) done = committed.Values.Sum();
-                    Console.Error.WriteLine($"{clock!.Elapsed.TotalSeconds:F1} s: parsed {handler.RecordsParsed}, buffered {control?.Buffered}, committed {done}, produced {Interlocked.Read(ref _produced)}");
+                    Console.Error.WriteLine($"{clock!.Elapsed.TotalSeconds:F1} s: parsed {handler.RecordsParsed}, buffered {control?.Buffered}, committed {done}, produced {Interlocked.Read(ref _produced)}, working set {Environment.WorkingSet / 1048576} MB, heap {GC.GetTotalMemory(false) / 1048576} MB");
                     await Task.Delay(500);
                 }
             });
