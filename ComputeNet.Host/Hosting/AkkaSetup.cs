@@ -51,7 +51,7 @@ public static class AkkaSetup
         params LinqToDB.Interceptors.IInterceptor[] observers)
     {
         PersistenceSetup.Prepare(db);
-        if (db.ProviderName == "SQLite.MS") builder.AddSetup(SqliteWriteBatching.Setup(db, observers));
+        if (db.IsSqlite) builder.AddSetup(SqliteWriteBatching.Setup(db, observers));
         return builder
             .AddHocon(PersistenceSetup.Hocon(db), HoconAddMode.Prepend)
             .AddHocon(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration, HoconAddMode.Append);

@@ -27,7 +27,7 @@ public sealed class JournalCheck(PersistenceSetup.Resolved db) : IHealthCheck
     {
         try
         {
-            await using DbConnection connection = db.ProviderName.StartsWith("SQLite", StringComparison.Ordinal)
+            await using DbConnection connection = db.IsSqlite
                 ? new SqliteConnection(db.ConnectionString)
                 : new NpgsqlConnection(db.ConnectionString);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -10,12 +10,17 @@ public static class PersistenceSetup
 {
     public sealed record Resolved(string ProviderName, string ConnectionString, string Description)
     {
+        /// <summary>linq2db's name for Microsoft.Data.Sqlite.</summary>
+        public const string SqliteProvider = "SQLite.MS";
+
+        public bool IsSqlite => ProviderName == SqliteProvider;
+
         /// <summary>
         /// How long one journal write may take (the journal's circuit-breaker call timeout). SQLite has one writer: when
         /// 10,000 nodes come up in the same window their events queue behind each other for longer than Akka's default
         /// 10 s, and a timed-out write stops the node. Whoever waits on persisted effects waits longer than this.
         /// </summary>
-        public TimeSpan WriteTimeout => ProviderName == "SQLite.MS" ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(10);
+        public TimeSpan WriteTimeout => IsSqlite ? TimeSpan.FromSeconds(60) : TimeSpan.FromSeconds(10);
     }
 
     public static Resolved Resolve(PersistenceOptions options, string dataDir)
@@ -25,7 +30,7 @@ public static class PersistenceSetup
             case "sqlite":
                 var path = Path.Combine(dataDir, "computenet.db");
                 var sqlite = options.ConnectionString ?? $"Data Source={path};Cache=Shared;Pooling=True";
-                return new Resolved("SQLite.MS", sqlite, $"SQLite {options.ConnectionString ?? path}");
+                return new Resolved(Resolved.SqliteProvider, sqlite, $"SQLite {options.ConnectionString ?? path}");
             case "postgresql" or "postgres":
                 var pg = options.ConnectionString
                          ?? throw new InvalidOperationException("ComputeNet:Persistence:ConnectionString is required for PostgreSQL");
@@ -42,7 +47,7 @@ public static class PersistenceSetup
     /// </summary>
     public static void Prepare(Resolved db)
     {
-        if (db.ProviderName != "SQLite.MS") return;
+        if (!db.IsSqlite) return;
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection(db.ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
@@ -102,7 +107,7 @@ public static class PersistenceSetup
     /// of 5,000 (a 10,000-node fleet's first window plus a checkpoint could exceed that); PostgreSQL keeps the plugin defaults.
     /// </summary>
     private static string WriterTuning(Resolved db) =>
-        db.ProviderName == "SQLite.MS" ? "parallelism = 1\n              batch-size = 1000\n              buffer-size = 50000" : "";
+        db.IsSqlite ? "parallelism = 1\n              batch-size = 1000\n              buffer-size = 50000" : "";
 
     private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
