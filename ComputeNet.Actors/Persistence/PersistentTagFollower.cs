@@ -11,11 +11,22 @@ namespace ComputeNet.Actors.Persistence;
 /// (the next comes after <see cref="Acknowledge"/>), it starts from the offset it last saved with
 /// <see cref="SaveCheckpoint"/> (a snapshot; older ones are deleted), and a failed stream resumes after a pause from
 /// <see cref="ResumeOffset"/>. Derived actors decide what an event does and when its offset is safe to save.
+/// <see cref="StopAfterCheckpoint"/> stops it once the offsets it is saving are written, so a graceful shutdown
+/// does not replay (and re-act on) events whose effect already happened.
 /// </summary>
 public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimers
 {
     private readonly IEventsByTagQuery _readJournal;
     private readonly string _tag;
+    private int _checkpointsBeingSaved;
+    private bool _stopping;
+
+    /// <summary>Stop once every checkpoint already asked for is saved (the stop message for a graceful shutdown or handover).</summary>
+    public sealed class StopAfterCheckpoint
+    {
+        public static readonly StopAfterCheckpoint Instance = new();
+        private StopAfterCheckpoint() { }
+    }
 
     protected PersistentTagFollower(IEventsByTagQuery readJournal, string tag)
     {
@@ -34,9 +45,21 @@ public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimer
             Timers.StartSingleTimer(nameof(TagStream.Resume), new TagStream.Resume(), TimeSpan.FromSeconds(1));
         });
         Command<TagStream.Resume>(_ => Follow(ResumeOffset));
+        Command<StopAfterCheckpoint>(_ =>
+        {
+            _stopping = true;
+            StopIfSaved();
+        });
         Command<SaveSnapshotSuccess>(success =>
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1, success.Metadata.Timestamp.AddTicks(-1))));
-        Command<SaveSnapshotFailure>(failure => Log.Warning(failure.Cause, "Saving the {0} offset of {1} failed", _tag, PersistenceId));
+        {
+            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1, success.Metadata.Timestamp.AddTicks(-1)));
+            CheckpointSaved();
+        });
+        Command<SaveSnapshotFailure>(failure =>
+        {
+            Log.Warning(failure.Cause, "Saving the {0} offset of {1} failed", _tag, PersistenceId);
+            CheckpointSaved();
+        });
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(_ => { });
     }
@@ -61,7 +84,19 @@ public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimer
     {
         if (offset <= Checkpoint) return;
         Checkpoint = offset;
+        _checkpointsBeingSaved++;
         SaveSnapshot(new ProjectionCheckpoint(offset));
+    }
+
+    private void CheckpointSaved()
+    {
+        _checkpointsBeingSaved--;
+        StopIfSaved();
+    }
+
+    private void StopIfSaved()
+    {
+        if (_stopping && _checkpointsBeingSaved == 0) Context.Stop(Self);
     }
 
     protected override void OnReplaySuccess() => Follow(Checkpoint);

@@ -30,13 +30,30 @@ public sealed class DriftEventService(ActorSystem system, KafkaEndpoint kafka, C
     }
 
     private IActorRef Singleton(Props props, string name) =>
-        system.ActorOf(ClusterSingletonManager.Props(props, PoisonPill.Instance,
+        system.ActorOf(ClusterSingletonManager.Props(props, PersistentTagFollower.StopAfterCheckpoint.Instance,
             ClusterSingletonManagerSettings.Create(system).WithRole(AkkaSetup.SingletonOptions.Role)), name);
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_actor is not null) await _actor.GracefulStop(TimeSpan.FromSeconds(5));
-        if (_adjustments is not null) await _adjustments.GracefulStop(TimeSpan.FromSeconds(5));
+        await Task.WhenAll(new[] { _actor, _adjustments }.OfType<IActorRef>().Select(StopAsync));
         _publisher?.Dispose();
+    }
+
+    /// <summary>
+    /// Lets the singleton (when this member runs it) finish saving its offset before the manager goes: stopping the
+    /// manager alone kills it at once, and a restart would publish its last events a second time.
+    /// </summary>
+    private async Task StopAsync(IActorRef manager)
+    {
+        try
+        {
+            var singleton = await system.ActorSelection(manager.Path / "singleton").ResolveOne(TimeSpan.FromSeconds(1));
+            await singleton.GracefulStop(TimeSpan.FromSeconds(5), PersistentTagFollower.StopAfterCheckpoint.Instance);
+        }
+        catch (Exception e) when (e is ActorNotFoundException or TaskCanceledException or AskTimeoutException)
+        {
+            // Not running here, or already gone.
+        }
+        await manager.GracefulStop(TimeSpan.FromSeconds(5));
     }
 }
