@@ -11,17 +11,20 @@ namespace ComputeNet.Actors.Persistence;
 /// (the next comes after <see cref="Acknowledge"/>), it starts from the offset it last saved with
 /// <see cref="SaveCheckpoint"/> (a snapshot; older ones are deleted), and a failed stream resumes after a pause from
 /// <see cref="ResumeOffset"/>. Derived actors decide what an event does and when its offset is safe to save.
-/// <see cref="StopAfterCheckpoint"/> stops it once the offsets it is saving are written, so a graceful shutdown
-/// does not replay (and re-act on) events whose effect already happened.
+/// One checkpoint is written at a time (a newer offset asked for meanwhile is written next): every checkpoint of an
+/// actor replaces the same snapshot row, and two writes in flight at once could commit out of order, leaving an older
+/// offset and replaying events on the next start. <see cref="StopAfterCheckpoint"/> stops it once its newest offset
+/// is written, so a graceful shutdown does not replay (and re-act on) events whose effect already happened.
 /// </summary>
 public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimers
 {
     private readonly IEventsByTagQuery _readJournal;
     private readonly string _tag;
-    private int _checkpointsBeingSaved;
+    private bool _saving;
+    private bool _newerCheckpointWaiting;
     private bool _stopping;
 
-    /// <summary>Stop once every checkpoint already asked for is saved (the stop message for a graceful shutdown or handover).</summary>
+    /// <summary>Stop once the newest checkpoint asked for is saved (the stop message for a graceful shutdown or handover).</summary>
     public sealed class StopAfterCheckpoint
     {
         public static readonly StopAfterCheckpoint Instance = new();
@@ -84,19 +87,27 @@ public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimer
     {
         if (offset <= Checkpoint) return;
         Checkpoint = offset;
-        _checkpointsBeingSaved++;
-        SaveSnapshot(new ProjectionCheckpoint(offset));
+        if (_saving) _newerCheckpointWaiting = true;
+        else WriteCheckpoint();
+    }
+
+    private void WriteCheckpoint()
+    {
+        _saving = true;
+        _newerCheckpointWaiting = false;
+        SaveSnapshot(new ProjectionCheckpoint(Checkpoint));
     }
 
     private void CheckpointSaved()
     {
-        _checkpointsBeingSaved--;
-        StopIfSaved();
+        _saving = false;
+        if (_newerCheckpointWaiting) WriteCheckpoint();
+        else StopIfSaved();
     }
 
     private void StopIfSaved()
     {
-        if (_stopping && _checkpointsBeingSaved == 0) Context.Stop(Self);
+        if (_stopping && !_saving) Context.Stop(Self);
     }
 
     protected override void OnReplaySuccess() => Follow(Checkpoint);

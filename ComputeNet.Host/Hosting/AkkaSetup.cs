@@ -129,7 +129,7 @@ public static class AkkaSetup
             var refs = new ReschedulerRefs(registry.Get<NodeRegion>(), registry.Get<NodeDirectory>(), registry.Get<TopologyKey>(),
                 registry.Get<AppDirectory>(), registry.Get<AppRegion>());
             return ReschedulerActor.Props(readJournal, refs, settings, TimeProvider.System);
-        }, SingletonOptions);
+        }, FollowerSingletonOptions);
 
     /// <summary>A shard region of persistent entities: not remembered (the entity set is unbounded), passivated when idle.</summary>
     private static AkkaConfigurationBuilder WithEntities<TRegion>(this AkkaConfigurationBuilder builder, string typeName, Func<string, Props> props, IMessageExtractor extractor) =>
@@ -149,6 +149,12 @@ public static class AkkaSetup
     /// singleton moves between members, so telemetry sent during a hand-over waits instead of being dropped.
     /// </summary>
     public static ClusterSingletonOptions SingletonOptions => new() { Role = "computenet", BufferSize = 10_000 };
+
+    /// <summary>A tag follower's singleton stops (on hand-over or shutdown) only once the offsets it is saving are written.</summary>
+    private static ClusterSingletonOptions FollowerSingletonOptions => new()
+    {
+        Role = SingletonOptions.Role, BufferSize = SingletonOptions.BufferSize, TerminationMessage = PersistentTagFollower.StopAfterCheckpoint.Instance,
+    };
 
     private static void WakeNodesLastSeenUp(ActorSystem system, IActorRegistry registry, Akka.Persistence.Query.ICurrentEventsByTagQuery readJournal) =>
         _ = Task.Run(async () =>

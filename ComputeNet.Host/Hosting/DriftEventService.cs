@@ -35,7 +35,7 @@ public sealed class DriftEventService(ActorSystem system, KafkaEndpoint kafka, C
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await Task.WhenAll(new[] { _actor, _adjustments }.OfType<IActorRef>().Select(StopAsync));
+        await Task.WhenAll(new[] { _actor, _adjustments }.OfType<IActorRef>().Select(StopPublisherAsync));
         _publisher?.Dispose();
     }
 
@@ -43,7 +43,7 @@ public sealed class DriftEventService(ActorSystem system, KafkaEndpoint kafka, C
     /// Lets the singleton (when this member runs it) finish saving its offset before the manager goes: stopping the
     /// manager alone kills it at once, and a restart would publish its last events a second time.
     /// </summary>
-    private async Task StopAsync(IActorRef manager)
+    private async Task StopPublisherAsync(IActorRef manager)
     {
         try
         {
