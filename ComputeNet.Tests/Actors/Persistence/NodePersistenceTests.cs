@@ -1,11 +1,8 @@
 using Akka.Actor;
-using Akka.Hosting;
 using ComputeNet.Actors.Model;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Host.Hosting;
 using ComputeNet.Tests.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Shouldly;
 using Xunit;
 using static ComputeNet.Actors.Nodes.NodeCommands;
@@ -29,24 +26,8 @@ public abstract class NodePersistenceTests
     private async Task<T> WithNode<T>(PersistenceSetup.Resolved db, string nodeId, Func<IActorRef, Task<T>> use, int snapshotEvery = 100) =>
         await WithNode(db, nodeId, (node, _) => use(node), new NodeActorSettings(5000, snapshotEvery));
 
-    private async Task<T> WithNode<T>(PersistenceSetup.Resolved db, string nodeId, Func<IActorRef, ActorSystem, Task<T>> use, NodeActorSettings settings)
-    {
-        using var host = new HostBuilder()
-            .ConfigureServices(services => services.AddAkka($"persistence-{Guid.NewGuid():N}", (akka, _) =>
-                akka.WithComputeNetSerialization().WithComputeNetPersistence(db)))
-            .Build();
-        await host.StartAsync();
-        try
-        {
-            var system = host.Services.GetRequiredService<ActorSystem>();
-            var node = system.ActorOf(NodeActor.Props(nodeId, settings, TimeProvider.System));
-            return await use(node, system);
-        }
-        finally
-        {
-            await host.StopAsync();
-        }
-    }
+    private static Task<T> WithNode<T>(PersistenceSetup.Resolved db, string nodeId, Func<IActorRef, ActorSystem, Task<T>> use, NodeActorSettings settings) =>
+        HostedActorSystem.RunAsync("persistence", db, system => use(system.ActorOf(NodeActor.Props(nodeId, settings, TimeProvider.System)), system));
 
     [Fact]
     public async Task A_registered_node_is_recovered_by_a_new_actor_system_with_the_same_agent()

@@ -1,12 +1,9 @@
 using System.Data.Common;
 using Akka.Actor;
-using Akka.Hosting;
 using Akka.Persistence;
 using ComputeNet.Host.Hosting;
 using ComputeNet.Tests.TestSupport;
 using LinqToDB.Interceptors;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Shouldly;
 using Xunit;
 
@@ -50,22 +47,8 @@ public sealed class SqliteWriteBatchingTests : IDisposable
         });
     }
 
-    private static async Task WithSystem(PersistenceSetup.Resolved db, CountingOpens opened, Func<ActorSystem, Task> use)
-    {
-        using var host = new HostBuilder()
-            .ConfigureServices(services => services.AddAkka($"batching-{Guid.NewGuid():N}", (akka, _) =>
-                akka.WithComputeNetSerialization().WithComputeNetPersistence(db, opened)))
-            .Build();
-        await host.StartAsync();
-        try
-        {
-            await use(host.Services.GetRequiredService<ActorSystem>());
-        }
-        finally
-        {
-            await host.StopAsync();
-        }
-    }
+    private static Task WithSystem(PersistenceSetup.Resolved db, CountingOpens opened, Func<ActorSystem, Task> use) =>
+        HostedActorSystem.RunAsync("batching", akka => akka.WithComputeNetPersistence(db, opened), use);
 
     /// <summary>Persists one string event per Persist and answers with how many it holds.</summary>
     private sealed class OneEvent : ReceivePersistentActor

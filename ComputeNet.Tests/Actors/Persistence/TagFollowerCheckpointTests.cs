@@ -12,8 +12,6 @@ using ComputeNet.Host.Hosting;
 using ComputeNet.Tests.TestSupport;
 using LinqToDB.Common;
 using LinqToDB.Interceptors;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Shouldly;
 using Xunit;
 
@@ -105,26 +103,12 @@ public sealed class TagFollowerCheckpointTests : IDisposable
 
     private Task WithSystem(PersistenceSetup.Resolved db, Func<ActorSystem, Task> use) => WithSystem(db, deferredSnapshotWrites: false, use);
 
-    private async Task WithSystem(PersistenceSetup.Resolved db, bool deferredSnapshotWrites, Func<ActorSystem, Task> use)
-    {
-        using var host = new HostBuilder()
-            .ConfigureServices(services => services.AddAkka($"follower-{Guid.NewGuid():N}", (akka, _) =>
-            {
-                if (deferredSnapshotWrites) akka.AddHocon("akka.persistence.snapshot-store.sql.write-isolation-level = read-uncommitted", HoconAddMode.Prepend);
-                akka.WithComputeNetSerialization().WithComputeNetPersistence(db, _slow, _slowSnapshot)
-                    .AddStartup((system, _) => PersistenceSetup.WaitForJournal(system, Timeout));
-            }))
-            .Build();
-        await host.StartAsync();
-        try
+    private Task WithSystem(PersistenceSetup.Resolved db, bool deferredSnapshotWrites, Func<ActorSystem, Task> use) =>
+        HostedActorSystem.RunAsync("follower", akka =>
         {
-            await use(host.Services.GetRequiredService<ActorSystem>());
-        }
-        finally
-        {
-            await host.StopAsync();
-        }
-    }
+            if (deferredSnapshotWrites) akka.AddHocon("akka.persistence.snapshot-store.sql.write-isolation-level = read-uncommitted", HoconAddMode.Prepend);
+            akka.WithComputeNetPersistence(db, _slow, _slowSnapshot).AddStartup((system, _) => PersistenceSetup.WaitForJournal(system, Timeout));
+        }, use);
 
     /// <summary>Records each node id of the tag and saves its offset at once.</summary>
     private sealed class RecordingFollower : PersistentTagFollower

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Hosting;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
@@ -11,8 +10,6 @@ using ComputeNet.Actors.Topology;
 using ComputeNet.Host.Hosting;
 using ComputeNet.Tests.Actors.Forecasting;
 using ComputeNet.Tests.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Shouldly;
 using Xunit;
 using static ComputeNet.Actors.Topology.TopologyCommands;
@@ -35,20 +32,7 @@ public sealed class LinkDriftTests : IDisposable
     private async Task<T> WithTopology<T>(Func<ActorSystem, IActorRef, Task<T>> use)
     {
         var db = PersistenceSetup.Resolve(new PersistenceOptions { Provider = "sqlite" }, _dir.Path);
-        using var host = new HostBuilder()
-            .ConfigureServices(services => services.AddAkka($"topology-{Guid.NewGuid():N}", (akka, _) =>
-                akka.WithComputeNetSerialization().WithComputeNetPersistence(db)))
-            .Build();
-        await host.StartAsync();
-        try
-        {
-            var system = host.Services.GetRequiredService<ActorSystem>();
-            return await use(system, system.ActorOf(TopologyActor.Props(Settings, TimeProvider.System)));
-        }
-        finally
-        {
-            await host.StopAsync();
-        }
+        return await HostedActorSystem.RunAsync("topology", db, system => use(system, system.ActorOf(TopologyActor.Props(Settings, TimeProvider.System))));
     }
 
     /// <summary>Latency 10 ms ± 0.3, doubled from interval 40 on; one report per one-second interval.</summary>

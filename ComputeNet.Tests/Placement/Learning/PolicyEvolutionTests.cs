@@ -1,13 +1,10 @@
 using Akka.Actor;
-using Akka.Hosting;
 using ComputeNet.Actors.Placement;
 using ComputeNet.Actors.Placement.Generation;
 using ComputeNet.Actors.Placement.Learning;
 using ComputeNet.Actors.Scheduling;
 using ComputeNet.Host.Hosting;
 using ComputeNet.Tests.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Shouldly;
 using Xunit;
 
@@ -120,19 +117,12 @@ public sealed class PolicyEvolutionTests
     private static async Task<T> WithEvolution<T>(PersistenceSetup.Resolved db, DrlPlacementPolicy policy, PolicyEvolutionSettings settings,
         Func<IActorRef, Task<T>> use)
     {
-        using var host = new HostBuilder()
-            .ConfigureServices(services => services.AddAkka($"evolution-{Guid.NewGuid():N}", (akka, _) =>
-                akka.WithComputeNetSerialization().WithComputeNetPersistence(db)))
-            .Build();
-        await host.StartAsync();
         try
         {
-            var system = host.Services.GetRequiredService<ActorSystem>();
-            return await use(system.ActorOf(PolicyEvolutionActor.Props(policy, settings)));
+            return await HostedActorSystem.RunAsync("evolution", db, system => use(system.ActorOf(PolicyEvolutionActor.Props(policy, settings))));
         }
         finally
         {
-            await host.StopAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         }
     }
