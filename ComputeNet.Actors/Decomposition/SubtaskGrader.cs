@@ -1,4 +1,5 @@
 using System.Globalization;
+using ComputeNet.Actors.Model;
 
 namespace ComputeNet.Actors.Decomposition;
 
@@ -51,7 +52,8 @@ public static class SubtaskGrader
         // Critical path over the subtask graph, weighting each subtask by its execution time on the target class.
         // Cycles (allowed in compute / complex apps) are cut at DFS back edges, so the longest path is well defined.
         var execMs = subtasks.Select(s => s.WorkMiPerRequest / Math.Max(1, target.SpeedMipsPerCore) * 1000).ToArray();
-        var order = TopologicalOrderIgnoringBackEdges(n, outgoing, out var backEdges);
+        var backEdges = new HashSet<(int, int)>();
+        var order = DirectedDepthFirst.ReversePostOrder(outgoing, back => backEdges.Add((back.From, back.To)));
         var longestTo = new double[n];
         var longestFrom = new double[n];
         foreach (var v in order)
@@ -120,47 +122,4 @@ public static class SubtaskGrader
     }
 
     private static double Ratio(double need, double capacity) => capacity > 0 ? Math.Min(1, need / capacity) : 0;
-
-    private static List<int> TopologicalOrderIgnoringBackEdges(int n, List<int>[] outgoing, out HashSet<(int, int)> backEdges)
-    {
-        backEdges = [];
-        var state = new byte[n];
-        var postOrder = new List<int>(n);
-        for (var root = 0; root < n; root++)
-        {
-            if (state[root] != 0)
-            {
-                continue;
-            }
-
-            var stack = new Stack<(int Node, int Next)>();
-            stack.Push((root, 0));
-            state[root] = 1;
-            while (stack.Count > 0)
-            {
-                var (v, next) = stack.Pop();
-                if (next >= outgoing[v].Count)
-                {
-                    state[v] = 2;
-                    postOrder.Add(v);
-                    continue;
-                }
-
-                stack.Push((v, next + 1));
-                var w = outgoing[v][next];
-                if (state[w] == 1)
-                {
-                    backEdges.Add((v, w));
-                }
-                else if (state[w] == 0)
-                {
-                    state[w] = 1;
-                    stack.Push((w, 0));
-                }
-            }
-        }
-
-        postOrder.Reverse();
-        return postOrder;
-    }
 }

@@ -193,7 +193,7 @@ public sealed class AppSpecValidatorTests
     {
         var errors = ErrorsOf(Mutate(n => n["kind"] = "content"));
         errors.Single().Path.ShouldBe("$.dependencies[2]");
-        errors.Single().Message.ShouldContain("cache → web");
+        errors.Single().Message.ShouldStartWith("dependency cache → web closes the cycle web → api → cache → web;");
     }
 
     [Fact]

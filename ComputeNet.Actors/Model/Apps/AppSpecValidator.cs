@@ -422,14 +422,16 @@ public static class AppSpecValidator
         }
     }
 
-    /// <summary>Reports the dependency that closes each cycle found (iterative DFS, so deep chains do not overflow the stack).</summary>
+    /// <summary>Reports the dependency that closes each cycle a depth-first search finds, with the cycle.</summary>
     private static void CheckAcyclic(AppSpec spec, Func<int, string> pathOf, Dictionary<string, int> componentIndex, List<ValidationError> errors)
     {
         var n = spec.Components.Count;
-        var outgoing = new List<(int To, int Dependency)>[n];
+        var outgoing = new List<int>[n];
+        var dependencyOf = new List<int>[n];
         for (var i = 0; i < n; i++)
         {
             outgoing[i] = [];
+            dependencyOf[i] = [];
         }
 
         for (var j = 0; j < spec.Dependencies.Count; j++)
@@ -437,54 +439,17 @@ public static class AppSpecValidator
             var d = spec.Dependencies[j];
             if (componentIndex.TryGetValue(d.From, out var from) && componentIndex.TryGetValue(d.To, out var to) && from != to)
             {
-                outgoing[from].Add((to, j));
+                outgoing[from].Add(to);
+                dependencyOf[from].Add(j);
             }
         }
 
-        var state = new byte[n]; // 0 unseen, 1 on the stack, 2 done
-        var parent = new int[n];
-        for (var root = 0; root < n; root++)
+        DirectedDepthFirst.ReversePostOrder(outgoing, back =>
         {
-            if (state[root] != 0)
-            {
-                continue;
-            }
-
-            var stack = new Stack<(int Node, int Next)>();
-            stack.Push((root, 0));
-            state[root] = 1;
-            parent[root] = -1;
-            while (stack.Count > 0)
-            {
-                var (node, next) = stack.Pop();
-                if (next >= outgoing[node].Count)
-                {
-                    state[node] = 2;
-                    continue;
-                }
-
-                stack.Push((node, next + 1));
-                var (to, dependency) = outgoing[node][next];
-                if (state[to] == 1)
-                {
-                    var cycle = new List<string> { spec.Components[to].Id };
-                    for (var at = node; at != to && at >= 0; at = parent[at])
-                    {
-                        cycle.Add(spec.Components[at].Id);
-                    }
-
-                    cycle.Reverse();
-                    var text = string.Join(" → ", cycle.Prepend(spec.Components[to].Id).Distinct().Append(spec.Components[to].Id));
-                    errors.Add(new(pathOf(dependency), $"dependency {spec.Components[node].Id} → {spec.Components[to].Id} closes the cycle {text}; {Lower(spec.Kind)} apps must be acyclic"));
-                }
-                else if (state[to] == 0)
-                {
-                    state[to] = 1;
-                    parent[to] = node;
-                    stack.Push((to, 0));
-                }
-            }
-        }
+            var text = string.Join(" → ", back.Cycle.Append(back.To).Select(c => spec.Components[c].Id));
+            errors.Add(new(pathOf(dependencyOf[back.From][back.EdgeIndex]),
+                $"dependency {spec.Components[back.From].Id} → {spec.Components[back.To].Id} closes the cycle {text}; {Lower(spec.Kind)} apps must be acyclic"));
+        });
     }
 
     private static void CheckRange(List<ValidationError> errors, string path, double? value, double min, double max, bool exclusiveMin = false)
