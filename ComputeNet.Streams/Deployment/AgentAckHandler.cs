@@ -45,11 +45,10 @@ public sealed class AgentAckHandler(IActorRef nodeRegion, IActorRef appRegion, K
             error = recorded.Outcome;
         }
 
-        var record = message.Record;
-        var letter = DeadLetterRecord.Create(error!, record.Topic, record.Partition.Value, record.Offset.Value, message.Key, message.Value, clock.GetUtcNow());
+        var letter = DeadLetterRecord.Create(error!, message.Topic, message.Partition, message.Offset, message.Key, message.Value, clock.GetUtcNow());
         await publisher.PublishAsync(topics.DeadLetter, message.Key, letter.ToJsonBytes());
         Count("dead-lettered");
-        DeadLetterMetrics.Add(record.Topic, error!);
+        DeadLetterMetrics.Add(message.Topic, error!);
     }
 
     private static void Count(string outcome) => Outcomes.AddOrUpdate(outcome, 1, (_, known) => known + 1);

@@ -5,16 +5,32 @@ namespace ComputeNet.Streams.Kafka;
 
 /// <summary>
 /// A consumed record with the raw key and value bytes (so validation can dead-letter the original bytes)
-/// and the handle that commits it once its effect is done.
+/// and the handle that commits it once its effect is done. Only these are kept of what the client
+/// delivered (not its result, message and headers objects): a telemetry window holds up to 100,000 of them.
 /// </summary>
-public sealed record CommittableMessage(ConsumeResult<byte[]?, byte[]?> Record, CommittableOffset CommittableOffset)
+public sealed class CommittableMessage
 {
+    private readonly byte[]? _key;
+
+    internal CommittableMessage(byte[]? key, byte[]? value, CommittableOffset committableOffset)
+    {
+        _key = key;
+        Value = value;
+        CommittableOffset = committableOffset;
+    }
+
     /// <summary>The key decoded as UTF-8, or null.</summary>
-    public string? Key => Record.Message.Key is { } key ? Encoding.UTF8.GetString(key) : null;
+    public string? Key => _key is { } key ? Encoding.UTF8.GetString(key) : null;
 
-    public byte[]? Value => Record.Message.Value;
+    public byte[]? Value { get; }
 
-    public Headers? Headers => Record.Message.Headers;
+    public CommittableOffset CommittableOffset { get; }
+
+    public string Topic => CommittableOffset.Topic;
+
+    public int Partition => CommittableOffset.Partition;
+
+    public long Offset => CommittableOffset.Offset;
 }
 
 /// <summary>
@@ -24,18 +40,23 @@ public sealed record CommittableMessage(ConsumeResult<byte[]?, byte[]?> Record, 
 /// </summary>
 public sealed class CommittableOffset
 {
-    internal CommittableOffset(KafkaConsumerWorker owner, TopicPartitionOffset offset)
+    internal CommittableOffset(KafkaConsumerWorker owner, string topic, int partition, long offset)
     {
         Owner = owner;
-        TopicPartitionOffset = offset;
+        Topic = topic;
+        Partition = partition;
+        Offset = offset;
     }
 
     internal KafkaConsumerWorker Owner { get; }
 
-    public TopicPartitionOffset TopicPartitionOffset { get; }
-    public string Topic => TopicPartitionOffset.Topic;
-    public int Partition => TopicPartitionOffset.Partition.Value;
-    public long Offset => TopicPartitionOffset.Offset.Value;
+    public string Topic { get; }
+
+    public int Partition { get; }
+
+    public long Offset { get; }
+
+    public TopicPartition TopicPartition => new(Topic, Partition);
 
     public override string ToString() => $"{Topic}[{Partition}]@{Offset}";
 }

@@ -44,8 +44,8 @@ public static class KafkaCommitter
         var perConsumer = batch
             .GroupBy(o => o.Owner)
             .Select(owner => (owner.Key, Offsets: owner
-                .GroupBy(o => o.TopicPartitionOffset.TopicPartition)
-                .Select(p => new TopicPartitionOffset(p.Key, new Offset(p.Max(o => o.Offset) + 1)))
+                .GroupBy(o => (o.Topic, o.Partition))
+                .Select(p => new TopicPartitionOffset(p.Key.Topic, p.Key.Partition, new Offset(p.Max(o => o.Offset) + 1)))
                 .ToList()))
             .ToList();
         await Task.WhenAll(perConsumer.Select(c => c.Key.Commit(c.Offsets))).ConfigureAwait(false);

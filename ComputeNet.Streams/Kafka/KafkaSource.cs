@@ -57,6 +57,9 @@ internal sealed class CommittableSourceStage(ConsumerSettings settings, string[]
         private readonly Outlet<CommittableMessage> _out;
         private readonly KafkaConsumerWorker _worker;
         private readonly Queue<CommittableMessage> _buffer = new();
+        // The subscribed topics' names, one string each: the client hands every record a name of its own, which each
+        // buffered or windowed record would otherwise keep.
+        private readonly Dictionary<string, string> _topicNames = new(StringComparer.Ordinal);
 
         public Logic(CommittableSourceStage stage, KafkaConsumerWorker worker, ConsumerSettings settings) : base(stage.Shape)
         {
@@ -86,8 +89,16 @@ internal sealed class CommittableSourceStage(ConsumerSettings settings, string[]
         private void OnMessages(IReadOnlyList<ConsumeResult<byte[]?, byte[]?>> results)
         {
             foreach (var result in results)
-                _buffer.Enqueue(new CommittableMessage(result, new CommittableOffset(_worker, result.TopicPartitionOffset)));
+                _buffer.Enqueue(new CommittableMessage(result.Message.Key, result.Message.Value,
+                    new CommittableOffset(_worker, TopicName(result.Topic), result.Partition.Value, result.Offset.Value)));
             TryPush();
+        }
+
+        private string TopicName(string topic)
+        {
+            if (_topicNames.TryGetValue(topic, out var known)) return known;
+            _topicNames[topic] = topic;
+            return topic;
         }
 
         private void TryPush()
@@ -101,7 +112,7 @@ internal sealed class CommittableSourceStage(ConsumerSettings settings, string[]
         private void OnRevoked(IReadOnlyList<TopicPartition> revoked)
         {
             var gone = revoked.ToHashSet();
-            var kept = _buffer.Where(m => !gone.Contains(m.Record.TopicPartition)).ToList();
+            var kept = _buffer.Where(m => !gone.Contains(m.CommittableOffset.TopicPartition)).ToList();
             _worker.Dropped(_buffer.Count - kept.Count);
             _buffer.Clear();
             foreach (var message in kept) _buffer.Enqueue(message);

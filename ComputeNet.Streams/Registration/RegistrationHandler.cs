@@ -43,12 +43,11 @@ public sealed class RegistrationHandler(IActorRef nodeRegion, KafkaPublisher pub
                 break;
 
             case RegistrationRequest.Invalid invalid:
-                var record = message.Record;
-                var letter = DeadLetterRecord.Create(invalid.Reason, record.Topic, record.Partition.Value, record.Offset.Value,
+                        var letter = DeadLetterRecord.Create(invalid.Reason, message.Topic, message.Partition, message.Offset,
                     message.Key, message.Value, clock.GetUtcNow());
                 await Publish(settings.Topics.DeadLetter, message.Key, letter.ToJsonBytes());
                 Count("dead-lettered");
-                DeadLetterMetrics.Add(record.Topic, invalid.Reason);
+                DeadLetterMetrics.Add(message.Topic, invalid.Reason);
                 break;
         }
     }

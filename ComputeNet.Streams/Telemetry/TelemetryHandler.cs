@@ -75,7 +75,7 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
     private TelemetryRecord<CommittableMessage> ParseChecked(CommittableMessage message)
     {
         var now = clock.GetUtcNow();
-        if (message.Record.Topic == settings.Topics.LinkTelemetry)
+        if (message.Topic == settings.Topics.LinkTelemetry)
         {
             var link = TelemetryParser.ParseLink(message.Key, message.Value, message.Value is null, now, settings.Limits);
             return new TelemetryRecord<CommittableMessage>(message, null, link.Value, link.Reason);
@@ -161,9 +161,8 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
 
     private Task DeadLetter(CommittableMessage message, string reason)
     {
-        var record = message.Record;
-        var letter = DeadLetterRecord.Create(reason, record.Topic, record.Partition.Value, record.Offset.Value, message.Key, message.Value, clock.GetUtcNow());
-        DeadLetterMetrics.Add(record.Topic, reason);
+        var letter = DeadLetterRecord.Create(reason, message.Topic, message.Partition, message.Offset, message.Key, message.Value, clock.GetUtcNow());
+        DeadLetterMetrics.Add(message.Topic, reason);
         return publisher.PublishAsync(settings.Topics.DeadLetter, message.Key, letter.ToJsonBytes());
     }
 
