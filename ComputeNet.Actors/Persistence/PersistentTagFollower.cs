@@ -20,8 +20,7 @@ public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimer
 {
     private readonly IEventsByTagQuery _readJournal;
     private readonly string _tag;
-    private bool _saving;
-    private bool _newerCheckpointWaiting;
+    private long? _writing; // the offset being written, if any
     private bool _stopping;
 
     /// <summary>Stop once the newest checkpoint asked for is saved (the stop message for a graceful shutdown or handover).</summary>
@@ -87,27 +86,27 @@ public abstract class PersistentTagFollower : ReceivePersistentActor, IWithTimer
     {
         if (offset <= Checkpoint) return;
         Checkpoint = offset;
-        if (_saving) _newerCheckpointWaiting = true;
-        else WriteCheckpoint();
+        if (_writing is null) WriteCheckpoint();
     }
 
     private void WriteCheckpoint()
     {
-        _saving = true;
-        _newerCheckpointWaiting = false;
+        _writing = Checkpoint;
         SaveSnapshot(new ProjectionCheckpoint(Checkpoint));
     }
 
+    // A newer offset asked for while this one was written is written next.
     private void CheckpointSaved()
     {
-        _saving = false;
-        if (_newerCheckpointWaiting) WriteCheckpoint();
+        var written = _writing;
+        _writing = null;
+        if (Checkpoint > written) WriteCheckpoint();
         else StopIfSaved();
     }
 
     private void StopIfSaved()
     {
-        if (_stopping && !_saving) Context.Stop(Self);
+        if (_stopping && _writing is null) Context.Stop(Self);
     }
 
     protected override void OnReplaySuccess() => Follow(Checkpoint);
