@@ -82,6 +82,10 @@ public static class PersistenceSetup
               event-adapters { tagger = "ComputeNet.Actors.Persistence.EventTagger, ComputeNet.Actors" }
               event-adapter-bindings { "ComputeNet.Actors.Persistence.IComputeNetEvent, ComputeNet.Actors" = tagger }
               circuit-breaker.call-timeout = {{(int)db.WriteTimeout.TotalSeconds}}s
+              # Batched inserts bind payloads as parameters: as literals, each batch was a multi-megabyte SQL string on the
+              # large object heap, and those forced a full garbage collection every few batches (bench ingest: 15 gen2
+              # collections in one pipeline run instead of 3-4, 3.4 KB allocated per record instead of 3.1).
+              prefer-parameters-on-multirow-insert = true
               {{WriterTuning(db)}}
             }
           }
