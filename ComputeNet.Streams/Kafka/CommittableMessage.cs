@@ -22,6 +22,11 @@ public sealed class CommittableMessage
     /// <summary>The key decoded as UTF-8, or null.</summary>
     public string? Key => _key is { } key ? Encoding.UTF8.GetString(key) : null;
 
+    /// <summary>The key's bytes (empty without a key: see <see cref="HasKey"/>).</summary>
+    public ReadOnlySpan<byte> KeyBytes => _key;
+
+    public bool HasKey => _key is not null;
+
     public byte[]? Value { get; }
 
     public CommittableOffset CommittableOffset { get; }

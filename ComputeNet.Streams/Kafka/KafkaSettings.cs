@@ -53,6 +53,8 @@ public sealed record ConsumerSettings(KafkaConnection Connection, string GroupId
         // Offsets are committed by KafkaCommitter after processing, never by the client on its own.
         config.EnableAutoCommit = false;
         config.EnableAutoOffsetStore = false;
+        // Only key, value, topic and position are read: no headers and timestamp objects per record.
+        config.ConsumeResultFields = "topic";
         return config;
     }
 }

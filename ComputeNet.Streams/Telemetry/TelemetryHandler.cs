@@ -75,12 +75,14 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
     private TelemetryRecord<CommittableMessage> ParseChecked(CommittableMessage message)
     {
         var now = clock.GetUtcNow();
+        // Every record of a node (or link) carries the same key.
+        var key = message.HasKey ? Utf8StringPool.Shared.Get(message.KeyBytes) : null;
         if (message.Topic == settings.Topics.LinkTelemetry)
         {
-            var link = TelemetryParser.ParseLink(message.Key, message.Value, message.Value is null, now, settings.Limits);
+            var link = TelemetryParser.ParseLink(key, message.Value, message.Value is null, now, settings.Limits);
             return new TelemetryRecord<CommittableMessage>(message, null, link.Value, link.Reason);
         }
-        var node = TelemetryParser.ParseNode(message.Key, message.Value, message.Value is null, now, settings.Limits);
+        var node = TelemetryParser.ParseNode(key, message.Value, message.Value is null, now, settings.Limits);
         return new TelemetryRecord<CommittableMessage>(message, node.Value, null, node.Reason);
     }
 

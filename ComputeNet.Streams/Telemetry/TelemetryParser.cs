@@ -137,6 +137,7 @@ public static class TelemetryParser
     private struct Field
     {
         public JsonValueKind Kind; // Undefined: not present
+        public bool IsEscaped; // a string with escape sequences: its bytes are not its value
         public int Start;
         public int End;
         public bool IsInt64;
@@ -186,7 +187,7 @@ public static class TelemetryParser
 
     private static Field Note(ref Utf8JsonReader reader)
     {
-        var field = new Field { Kind = KindOf(reader.TokenType), Start = (int)reader.TokenStartIndex };
+        var field = new Field { Kind = KindOf(reader.TokenType), Start = (int)reader.TokenStartIndex, IsEscaped = reader.ValueIsEscaped };
         if (reader.TokenType == JsonTokenType.Number)
         {
             field.IsInt64 = reader.TryGetInt64(out field.Int64);
@@ -217,9 +218,13 @@ public static class TelemetryParser
 
     private static bool IsMissing(in Field field) => field.Kind is JsonValueKind.Undefined or JsonValueKind.Null;
 
-    /// <summary>A string field's value, unescaped (its bytes are read again: most strings are never decoded).</summary>
+    /// <summary>
+    /// A string field's value, unescaped (its bytes are read again: most strings are never decoded). Without escapes the
+    /// bytes between the quotes are the value, and the ids and tokens every record repeats come from the shared pool.
+    /// </summary>
     private static string StringOf(ReadOnlySpan<byte> json, in Field field)
     {
+        if (!field.IsEscaped) return Utf8StringPool.Shared.Get(json[(field.Start + 1)..(field.End - 1)]);
         var reader = new Utf8JsonReader(json[field.Start..field.End], ReaderOptions);
         reader.Read();
         return reader.GetString()!;
