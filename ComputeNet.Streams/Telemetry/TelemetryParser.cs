@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using ComputeNet.Actors.Model;
 using ComputeNet.Streams.Registration;
 
@@ -224,7 +225,9 @@ public static class TelemetryParser
     /// </summary>
     private static string StringOf(ReadOnlySpan<byte> json, in Field field)
     {
-        if (!field.IsEscaped) return Utf8StringPool.Shared.Get(json[(field.Start + 1)..(field.End - 1)]);
+        var raw = json[(field.Start + 1)..(field.End - 1)];
+        // Invalid UTF-8 goes the reader's way, which refuses it (the record is dead-lettered as malformed).
+        if (!field.IsEscaped && Utf8.IsValid(raw)) return Utf8StringPool.Shared.Get(raw);
         var reader = new Utf8JsonReader(json[field.Start..field.End], ReaderOptions);
         reader.Read();
         return reader.GetString()!;

@@ -97,6 +97,21 @@ public sealed class TelemetryParserTests
     }
 
     [Fact]
+    public void Reports_of_one_node_share_its_id_and_token_strings_and_invalid_utf8_in_a_string_is_refused()
+    {
+        var first = Node(NodeJson(seq: 1)).Value!;
+        var second = Node(NodeJson(seq: 2)).Value!;
+        ReferenceEquals(first.NodeId, second.NodeId).ShouldBeTrue();
+        ReferenceEquals(first.AgentToken, second.AgentToken).ShouldBeTrue();
+
+        // A token of bytes that are no UTF-8 is not decoded with replacement characters: the record is refused.
+        var bytes = Encoding.UTF8.GetBytes(NodeJson(token: "t__k"));
+        var at = Array.IndexOf(bytes, (byte)'_');
+        (bytes[at], bytes[at + 1]) = (0xC3, 0x28);
+        Should.Throw<InvalidOperationException>(() => TelemetryParser.ParseNode("edge-1", bytes, false, Now, TelemetryLimits.Default));
+    }
+
+    [Fact]
     public void Unknown_fields_are_skipped_however_nested_but_not_beyond_the_depth_limit()
     {
         var extra = NodeJson().Replace("\"up\":true", "\"up\":true,\"extra\":{\"a\":[1,{\"b\":\"c\"}],\"d\":null},\"more\":[]");
