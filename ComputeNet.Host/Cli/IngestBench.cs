@@ -177,10 +177,10 @@ public static class IngestBench
         return tokens;
     }
 
-    /// <summary>Plausible machines: a slow daily-ish wave per node plus noise, within the registered capacity.</summary>
     /// <summary>
-    /// Realistic node telemetry, written straight to UTF-8 with the node ids' key bytes encoded once: the generator runs in
-    /// the measured process beside the consumer, so what it costs is taken from both runs' CPU.
+    /// Plausible machines: a slow daily-ish wave per node plus noise, within the registered capacity. Written straight to
+    /// UTF-8 with each node's key bytes encoded once: the generator runs in the measured process beside the consumer, so
+    /// what it costs is taken from both runs' CPU.
     /// </summary>
     private sealed class RecordGenerator(Dictionary<string, string> tokens)
     {

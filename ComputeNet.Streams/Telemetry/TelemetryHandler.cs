@@ -50,9 +50,6 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
     private static readonly ObservableCounter<long> Windows = Meter.CreateObservableCounter("computenet_telemetry_windows_total",
         () => Interlocked.Read(ref _windows), description: "aggregation windows applied");
 
-    public Parsed<NodeTelemetry> ParseNode(CommittableMessage message) =>
-        TelemetryParser.ParseNode(message.Key, message.Value, message.Value is null, clock.GetUtcNow(), settings.Limits);
-
     private long _recordsParsed;
 
     /// <summary>Records that entered the pipeline (the benchmark paces its producer by it).</summary>
