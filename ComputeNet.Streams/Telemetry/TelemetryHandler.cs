@@ -50,10 +50,13 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
     private static readonly ObservableCounter<long> Windows = Meter.CreateObservableCounter("computenet_telemetry_windows_total",
         () => Interlocked.Read(ref _windows), description: "aggregation windows applied");
 
-    private long _recordsParsed;
+    private long _recordsParsed, _recordsApplied;
 
     /// <summary>Records that entered the pipeline (the benchmark paces its producer by it).</summary>
     public long RecordsParsed => Interlocked.Read(ref _recordsParsed);
+
+    /// <summary>Records whose window has been applied (valid, duplicate or dead-lettered), before their checkpoint and commit.</summary>
+    public long RecordsApplied => Interlocked.Read(ref _recordsApplied);
 
     public TelemetryRecord<CommittableMessage> Parse(CommittableMessage message)
     {
@@ -118,6 +121,7 @@ public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, K
         Interlocked.Add(ref _duplicates, duplicates);
         Interlocked.Add(ref _deadLettered, deadLetters.Count);
         Interlocked.Increment(ref _windows);
+        Interlocked.Add(ref _recordsApplied, window.Records);
         return new WindowApplied(highest, topologyTouched, LastOffsets(window), window.Records);
     }
 
