@@ -233,7 +233,7 @@ public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
             // A snapshot only while nothing is in flight: it must not hold an effect the journal may yet lose.
             if (_snapshotDue) SaveSnapshotNow();
             _snapshotDue = false;
-            if (_checkpointWaiters.Count > 0 && !_checkpointInFlight) CheckpointNow();
+            CheckpointWhenReady();
         });
     }
 
@@ -252,8 +252,16 @@ public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
             return;
         }
         _checkpointWaiters.Add((Sender, _state.Telemetry.HighestSeq));
-        // The applied telemetry is durable only with the health and drift events it raised (see PersistTransitions).
-        if (!_checkpointInFlight && _transitionsInFlight == 0) CheckpointNow();
+        CheckpointWhenReady();
+    }
+
+    /// <summary>
+    /// One checkpoint at a time, and only once the health and drift events the applied telemetry raised are durable
+    /// (see <see cref="PersistTransitions"/>): the checkpoint's reply releases the offsets.
+    /// </summary>
+    private void CheckpointWhenReady()
+    {
+        if (_checkpointWaiters.Count > 0 && !_checkpointInFlight && _transitionsInFlight == 0) CheckpointNow();
     }
 
     /// <summary>Hands what telemetry gained since the last checkpoint to the telemetry journal; <see cref="OnTelemetrySaved"/> answers the waiters.</summary>
@@ -273,7 +281,7 @@ public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
             replyTo.Tell(new TelemetryCheckpointed(_state.NodeId, highestSeq));
         // Waiters that arrived after this checkpoint was handed over need the next one.
         _checkpointWaiters.RemoveAll(w => w.HighestSeq <= saved.HighestSeq);
-        if (_checkpointWaiters.Count > 0 && _transitionsInFlight == 0) CheckpointNow();
+        CheckpointWhenReady();
     }
 
     private void Handle(AuthenticateAgent command)
