@@ -75,7 +75,7 @@ public sealed class TelemetryOptions
     public int MaxRecordsPerWindow { get; set; } = 100_000;
 
     /// <summary>How often applied telemetry is snapshotted and its offsets committed.</summary>
-    public int CheckpointIntervalMs { get; set; } = 2000;
+    public int CheckpointIntervalMs { get; set; } = 1000;
 
     /// <summary>A node or link silent this long is marked down.</summary>
     public int SilenceTimeoutMs { get; set; } = 30_000;

@@ -24,7 +24,7 @@ public sealed record TelemetrySettings(TopicNames Topics, TimeSpan AskTimeout)
     public int MaxRecordsPerWindow { get; init; } = 100_000;
 
     /// <summary>How often applied telemetry is made durable (snapshots) and its offsets committed.</summary>
-    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>What one applied window leaves to the checkpoint: the nodes it touched (with the seq they reached) and its offsets.</summary>
