@@ -60,6 +60,11 @@ public static class IngestBench
         public double PipelineAppliedSeconds { get; init; }
 
         public double PipelineFinalCommitLagSeconds { get; init; }
+
+        /// <summary>Checkpoints the pipeline run made and the time they took together (each from its start to the last node's reply).</summary>
+        public long PipelineCheckpoints { get; init; }
+
+        public double PipelineCheckpointSeconds { get; init; }
     }
 
     /// <summary>What the process has spent so far; the difference of two is one run's cost.</summary>
@@ -123,6 +128,7 @@ public static class IngestBench
 
             Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, checkpoint, commit of {records} records (peak working set so far {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB) ...");
             before = ProcessCost.Now();
+            var (checkpointsBefore, checkpointTimeBefore) = (CheckpointMetrics.Checkpoints, CheckpointMetrics.TotalDuration);
             var (pipelineSeconds, appliedSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, db, generator, records);
             var pipelineCost = ProcessCost.Now() - before;
 
@@ -145,6 +151,8 @@ public static class IngestBench
                 BaselineAllocatedBytesPerRecord = Math.Round((double)baselineCost.Allocated / records),
                 PipelineAppliedSeconds = Math.Round(appliedSeconds, 2),
                 PipelineFinalCommitLagSeconds = Math.Round(pipelineSeconds - appliedSeconds, 2),
+                PipelineCheckpoints = CheckpointMetrics.Checkpoints - checkpointsBefore,
+                PipelineCheckpointSeconds = Math.Round((CheckpointMetrics.TotalDuration - checkpointTimeBefore).TotalSeconds, 2),
                 PipelineAllocatedBytesPerRecord = Math.Round((double)pipelineCost.Allocated / records),
                 PipelineGcCollections = $"{pipelineCost.Gen0}/{pipelineCost.Gen1}/{pipelineCost.Gen2}",
                 PipelineGcPauseMs = Math.Round(pipelineCost.GcPause.TotalMilliseconds),
@@ -323,7 +331,7 @@ public static class IngestBench
                 {
                     long done;
                     lock (committed) done = committed.Values.Sum();
-                    Console.Error.WriteLine($"{clock!.Elapsed.TotalSeconds:F1} s: parsed {handler.RecordsParsed}, buffered {control?.Buffered}, committed {done}, produced {Interlocked.Read(ref _produced)}, working set {Environment.WorkingSet / 1048576} MB, heap {GC.GetTotalMemory(false) / 1048576} MB");
+                    Console.Error.WriteLine($"{clock!.Elapsed.TotalSeconds:F1} s: parsed {handler.RecordsParsed}, buffered {control?.Buffered}, committed {done} ({CheckpointMetrics.Checkpoints} checkpoints, {CheckpointMetrics.TotalDuration.TotalSeconds:F2} s), produced {Interlocked.Read(ref _produced)}, working set {Environment.WorkingSet / 1048576} MB, heap {GC.GetTotalMemory(false) / 1048576} MB");
                     await Task.Delay(500);
                 }
             });

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka;
 using Akka.Actor;
 using Akka.Streams;
@@ -74,7 +75,9 @@ public static class TelemetryPipeline
         };
         if (pending.TopologyTouched)
             checkpoints.Add(topology.Ask<TopologyReplies.TopologyCheckpointed>(new TopologyCommands.CheckpointTopology(), timeout));
+        var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(checkpoints);
+        CheckpointMetrics.Completed(Stopwatch.GetElapsedTime(started), pending.NodesHighestSeq.Count);
         return pending.Offsets;
     }
 

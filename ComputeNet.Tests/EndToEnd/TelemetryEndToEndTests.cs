@@ -98,10 +98,12 @@ public sealed class TelemetryEndToEndTests
             var metrics = await Eventually.GetAsync(async () =>
             {
                 var text = await restarted.Http.GetStringAsync("/metrics");
-                return text.Contains(lagSeries, StringComparison.Ordinal) ? text : null;
+                // Checkpoint figures appear with the first checkpoint after the restart.
+                return text.Contains(lagSeries, StringComparison.Ordinal) && text.Contains("computenet_telemetry_checkpoints_total", StringComparison.Ordinal) ? text : null;
             }, seconds: 60);
             metrics.ShouldContain("computenet_nodes{health=\"up\"} 8");
             metrics.ShouldContain("computenet_telemetry_records_total{outcome=\"applied\"}");
+            metrics.ShouldContain("computenet_telemetry_last_checkpoint_seconds");
             (await restarted.GetJsonAsync<JsonObject>("/api/topology"))["nodes"]!.AsArray().Count.ShouldBe(Nodes);
             await restarted.StopAsync();
         }

@@ -168,8 +168,12 @@ public sealed class TelemetryPipelineTests : IAsyncLifetime
         }
 
         var groupId = $"g-{Guid.NewGuid():N}";
+        var (checkpointsBefore, checkpointTimeBefore) = (CheckpointMetrics.Checkpoints, CheckpointMetrics.TotalDuration);
         var (killSwitch, completion) = Run(groupId);
         await AwaitCommittedToEnd(groupId, TimeSpan.FromSeconds(90));
+        // Offsets are committed only behind checkpoints, and each one is counted and timed.
+        CheckpointMetrics.Checkpoints.ShouldBeGreaterThan(checkpointsBefore);
+        CheckpointMetrics.TotalDuration.ShouldBeGreaterThan(checkpointTimeBefore);
 
         foreach (var (node, applied) in expectedApplied)
         {

@@ -1,0 +1,36 @@
+using System.Diagnostics.Metrics;
+
+namespace ComputeNet.Streams.Telemetry;
+
+/// <summary>
+/// How long telemetry checkpoints take: the part of the commit lag that is the store's, not the interval's. A checkpoint
+/// writes one journal event per touched node (plus the topology), so a slow or overloaded store shows here first, while
+/// ingest itself keeps going. Observed rather than pushed, as the other telemetry instruments are.
+/// </summary>
+public static class CheckpointMetrics
+{
+    private static readonly Meter Meter = new("ComputeNet.Telemetry.Checkpoints");
+    private static long _checkpoints, _nodes, _microseconds, _lastMicroseconds;
+
+    private static readonly ObservableCounter<long> Count = Meter.CreateObservableCounter("computenet_telemetry_checkpoints_total",
+        () => Interlocked.Read(ref _checkpoints), description: "telemetry checkpoints completed (telemetry durable, offsets released for commit)");
+    private static readonly ObservableCounter<double> Seconds = Meter.CreateObservableCounter("computenet_telemetry_checkpoint_seconds_total",
+        () => Interlocked.Read(ref _microseconds) / 1e6, description: "time spent in telemetry checkpoints; divided by the checkpoint count's rate, the mean duration");
+    private static readonly ObservableGauge<double> Last = Meter.CreateObservableGauge("computenet_telemetry_last_checkpoint_seconds",
+        () => Interlocked.Read(ref _lastMicroseconds) / 1e6, description: "duration of the latest telemetry checkpoint");
+    private static readonly ObservableCounter<long> Nodes = Meter.CreateObservableCounter("computenet_telemetry_checkpointed_nodes_total",
+        () => Interlocked.Read(ref _nodes), description: "node checkpoints written (one per node a checkpoint covers)");
+
+    public static long Checkpoints => Interlocked.Read(ref _checkpoints);
+
+    public static TimeSpan TotalDuration => TimeSpan.FromMicroseconds(Interlocked.Read(ref _microseconds));
+
+    internal static void Completed(TimeSpan duration, int nodes)
+    {
+        var microseconds = (long)duration.TotalMicroseconds;
+        Interlocked.Exchange(ref _lastMicroseconds, microseconds);
+        Interlocked.Add(ref _microseconds, microseconds);
+        Interlocked.Add(ref _nodes, nodes);
+        Interlocked.Increment(ref _checkpoints);
+    }
+}
