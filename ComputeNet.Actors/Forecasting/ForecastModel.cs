@@ -43,7 +43,7 @@ public abstract class ForecastModel : IForecastModel
     private readonly double[] _current;         // forecasts from the latest origin, unclamped
     private readonly double _scoreDecay;
     private RollingOriginScores? _scores;        // allocated once the model is first ready: most of a fleet's models wait for history
-    private SeriesHistory _history;
+    private SeriesHistory? _history;            // created on first use unless a shared one is given first (an adaptive forecaster's candidates all read one)
     private bool _ownsHistory = true;
     private double _lastValue = double.NaN;
     private double _meanAbsoluteStep;            // EWMA of |y_t - y_{t-1}|: the fallback noise scale
@@ -60,20 +60,19 @@ public abstract class ForecastModel : IForecastModel
         _horizons = options.TrackedHorizons;
         _current = new double[_horizons];
         _scoreDecay = 1.0 - 1.0 / options.ValidationWindowIntervals;
-        _history = new SeriesHistory(historyIntervals);
     }
 
     /// <summary>Latest observations the model reads; a shared history must keep at least this many.</summary>
     public int HistoryIntervals { get; }
 
     /// <summary>The observations seen so far, newest last (possibly longer than <see cref="HistoryIntervals"/> when shared).</summary>
-    private protected SeriesHistory History => _history;
+    private protected SeriesHistory History => _history ??= new SeriesHistory(HistoryIntervals);
 
     /// <summary>How many of the newest observations the model may read now.</summary>
-    private protected int Kept => Math.Min(_history.Length, HistoryIntervals);
+    private protected int Kept => Math.Min(History.Length, HistoryIntervals);
 
     /// <summary>The newest <see cref="Kept"/> observations, oldest first (a copy for fits).</summary>
-    private protected double[] KeptHistory() => _history.ToArray(Kept);
+    private protected double[] KeptHistory() => History.ToArray(Kept);
 
     /// <summary>
     /// Reads <paramref name="shared"/> instead of a history of its own; whoever owns it appends each observation
@@ -120,7 +119,7 @@ public abstract class ForecastModel : IForecastModel
             _meanAbsoluteStep = _stepsSeen == 0 ? step : 0.98 * _meanAbsoluteStep + 0.02 * step;
             _stepsSeen++;
         }
-        if (_ownsHistory) _history.Add(value);
+        if (_ownsHistory) History.Add(value);
         Observe(value);
         _lastValue = value;
         Count++;

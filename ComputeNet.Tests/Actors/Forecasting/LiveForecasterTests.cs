@@ -119,10 +119,11 @@ public sealed class LiveForecasterTests
     }
 
     [Fact]
-    public void A_fresh_node_forecaster_allocates_under_20_KiB()
+    public void A_fresh_node_forecaster_allocates_under_13_KiB()
     {
         // 10,000 nodes must fit the ingest memory budget: candidate models share one history per metric and
-        // allocate their rolling-origin bookkeeping only once they can forecast on their own terms.
+        // allocate their rolling-origin bookkeeping only once they can forecast on their own terms, and those that read the
+        // shared history never make one of their own.
         LiveMetric[] nodeMetrics = [new("cpu_available_cores", 0, 16), new("memory_available_gb", 0, 64), new("gpu_available", 0, 1)];
         var settings = new LiveForecastSettings();
         _ = new LiveForecaster(nodeMetrics, settings); // JIT and static initialisers outside the measurement
@@ -132,6 +133,6 @@ public sealed class LiveForecasterTests
         for (var i = 0; i < Count; i++) kept[i] = new LiveForecaster(nodeMetrics, settings);
         var perForecaster = (GC.GetAllocatedBytesForCurrentThread() - before) / Count;
         GC.KeepAlive(kept);
-        perForecaster.ShouldBeLessThan(20 * 1024);
+        perForecaster.ShouldBeLessThan(13 * 1024); // 12,440 bytes; 15,128 while every candidate also made a history of its own
     }
 }
