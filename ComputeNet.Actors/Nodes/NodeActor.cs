@@ -268,7 +268,7 @@ public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
     private void CheckpointNow()
     {
         _telemetryJournal.Tell(NodeTelemetryCheckpointed.Of(_state.NodeId, _state.Telemetry, _windowsSinceCheckpoint, _settings.TelemetryHistoryWindows,
-            _resetTelemetry, ForecastCheckpointNow()));
+            _resetTelemetry, ForecastCheckpointNow(_resetTelemetry)));
         _windowsSinceCheckpoint = 0;
         _resetTelemetry = false;
         _checkpointInFlight = true;
@@ -364,11 +364,12 @@ public sealed partial class NodeActor : ReceivePersistentActor, IWithTimers
     private long _intervalsClosedAtCheckpoint;
 
     /// <summary>The forecaster's part of the next checkpoint: what it closed since the last one, or all of it when it was rebuilt since.</summary>
-    private ForecastCheckpoint? ForecastCheckpointNow()
+    private ForecastCheckpoint? ForecastCheckpointNow(bool resetTelemetry)
     {
         if (_forecaster is null) return null;
         var replace = !ReferenceEquals(_forecaster, _forecasterAtCheckpoint);
-        var checkpoint = ForecastCheckpoint.Of(_forecaster.ToState(), _forecaster.IntervalsClosed - _intervalsClosedAtCheckpoint, _settings.Forecast.HistoryIntervals, replace);
+        var checkpoint = ForecastCheckpoint.Of(_forecaster.ToState(), _forecaster.IntervalsClosed - _intervalsClosedAtCheckpoint, _settings.Forecast.HistoryIntervals, replace,
+            withMetrics: replace || resetTelemetry);
         _forecasterAtCheckpoint = _forecaster;
         _intervalsClosedAtCheckpoint = _forecaster.IntervalsClosed;
         return checkpoint;

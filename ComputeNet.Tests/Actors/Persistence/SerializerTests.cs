@@ -62,6 +62,8 @@ public sealed class SerializerTests : IDisposable
         },
         new NodeTelemetryCheckpointed("edge-1", 43, 101, Usage, [Window], 60, Reset: false,
             new ForecastCheckpoint([new LiveMetric("cpu", 0, 8)], 5, [1.5], 2, [new ClosedInterval(4, [3.25])], 288, Replace: false)),
+        new NodeTelemetryCheckpointed("edge-1", 44, 102, Usage, [], 60, Reset: false,
+            new ForecastCheckpoint(Metrics: null, 5, [2.5], 3, [], 288, Replace: false)),
         new NodeTelemetryJournalState(new NodeTelemetryState(43, 101, Usage, [Window, Window]), LiveForecastState.Empty),
         new NodeEvents.NodeWentDown("edge-1", "no telemetry for 30 s", At),
         new NodeEvents.NodeCameUp("edge-1", At),
