@@ -331,7 +331,7 @@ public static class IngestBench
                 {
                     long done;
                     lock (committed) done = committed.Values.Sum();
-                    Console.Error.WriteLine($"{clock!.Elapsed.TotalSeconds:F1} s: parsed {handler.RecordsParsed}, buffered {control?.Buffered}, committed {done} ({CheckpointMetrics.Checkpoints} checkpoints, {CheckpointMetrics.TotalDuration.TotalSeconds:F2} s), produced {Interlocked.Read(ref _produced)}, working set {Environment.WorkingSet / 1048576} MB, heap {GC.GetTotalMemory(false) / 1048576} MB");
+                    Console.Error.WriteLine($"{clock!.Elapsed.TotalSeconds:F1} s: parsed {handler.RecordsParsed}, applied {handler.RecordsApplied}, buffered {control?.Buffered}, committed {done} ({CheckpointMetrics.Checkpoints} checkpoints, {CheckpointMetrics.TotalDuration.TotalSeconds:F2} s), produced {Interlocked.Read(ref _produced)}, working set {Environment.WorkingSet / 1048576} MB, heap {GC.GetTotalMemory(false) / 1048576} MB");
                     await Task.Delay(500);
                 }
             });
