@@ -108,12 +108,6 @@ public sealed record NodeTelemetryJournalState(NodeTelemetryState Telemetry, Liv
 /// </summary>
 public sealed class NodeTelemetryJournal : ReceivePersistentActor
 {
-    /// <summary>
-    /// The journal plugin for checkpoints (empty: the default journal). The host names a journal built for untagged,
-    /// high-volume streams where it has one (SQLite); checkpoints are never queried by tag, so any journal will do.
-    /// </summary>
-    public const string JournalPluginSetting = "computenet.persistence.telemetry-journal-plugin";
-
     /// <summary>Told to the parent once recovered: the telemetry as last checkpointed.</summary>
     public sealed record Restored(NodeTelemetryJournalState State);
 
@@ -128,7 +122,6 @@ public sealed class NodeTelemetryJournal : ReceivePersistentActor
     public NodeTelemetryJournal(string nodeId, int snapshotEvery)
     {
         PersistenceId = PersistenceIds.NodeTelemetry(nodeId);
-        JournalPluginId = Context.System.Settings.Config.GetString(JournalPluginSetting, "");
         // Staggered per node, so 10,000 nodes checkpointed together do not all snapshot together.
         _snapshotEvery = snapshotEvery + (int)((uint)StringComparer.Ordinal.GetHashCode(nodeId) % (uint)Math.Max(1, snapshotEvery / 2));
 

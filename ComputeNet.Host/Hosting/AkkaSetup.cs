@@ -46,12 +46,12 @@ public static class AkkaSetup
     public static AkkaConfigurationBuilder WithComputeNetSerialization(this AkkaConfigurationBuilder builder) =>
         builder.WithCustomSerializer("computenet", [typeof(IComputeNetMessage)], system => new ComputeNetSerializer(system));
 
-    /// <param name="observers">linq2db interceptors that watch the SQLite journal's connections (SQLite only).</param>
+    /// <param name="observers">linq2db interceptors on the SQL plugins' connections and commands (tests watch or slow them).</param>
     public static AkkaConfigurationBuilder WithComputeNetPersistence(this AkkaConfigurationBuilder builder, PersistenceSetup.Resolved db,
         params LinqToDB.Interceptors.IInterceptor[] observers)
     {
         PersistenceSetup.Prepare(db);
-        if (db.IsSqlite) builder.AddSetup(SqliteWriteBatching.Setup(db, observers));
+        if (observers.Length > 0) builder.AddSetup(SqlPluginInterceptors.Setup(db, observers));
         return builder
             .AddHocon(PersistenceSetup.Hocon(db), HoconAddMode.Prepend)
             .AddHocon(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration, HoconAddMode.Append);

@@ -58,40 +58,6 @@ public static class PersistenceSetup
         if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"SQLite at {db.Description} refused write-ahead-log mode (journal_mode is '{mode}')");
         MoveTagTableIntoJournal(connection);
-        CreateEventJournal(connection);
-    }
-
-    /// <summary>
-    /// Creates <see cref="SqliteEventJournal"/>'s table and moves telemetry checkpoints an older version wrote to the SQL
-    /// journal into it, in one transaction: a node's checkpointed telemetry (its highest applied seq, which makes a replay
-    /// of uncommitted records idempotent) must not be left behind in a table its journal no longer reads.
-    /// </summary>
-    private static void CreateEventJournal(SqliteConnection connection)
-    {
-        using var transaction = connection.BeginTransaction();
-        Execute(connection, transaction, $$"""
-            CREATE TABLE IF NOT EXISTS {{SqliteEventJournal.Table}} (
-              persistence_id TEXT NOT NULL,
-              sequence_number INTEGER NOT NULL,
-              deleted INTEGER NOT NULL,
-              created INTEGER NOT NULL,
-              serializer_id INTEGER NOT NULL,
-              manifest TEXT NOT NULL,
-              writer_uuid TEXT NOT NULL,
-              message BLOB NOT NULL,
-              PRIMARY KEY (persistence_id, sequence_number))
-            """);
-        if (Count(connection, transaction, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'") > 0)
-        {
-            // The manifest tells checkpoints apart from a node whose own id starts with "telemetry-".
-            const string checkpoints = "persistence_id LIKE 'node-telemetry-%' AND manifest = 'node-telemetry-checkpoint'";
-            Execute(connection, transaction, $$"""
-                INSERT OR IGNORE INTO {{SqliteEventJournal.Table}} (persistence_id, sequence_number, deleted, created, serializer_id, manifest, writer_uuid, message)
-                SELECT persistence_id, sequence_number, deleted, created, identifier, manifest, coalesce(writer_uuid, ''), message FROM journal WHERE {{checkpoints}}
-                """);
-            Execute(connection, transaction, $"DELETE FROM journal WHERE {checkpoints}");
-        }
-        transaction.Commit();
     }
 
     /// <summary>
@@ -140,16 +106,14 @@ public static class PersistenceSetup
     }
 
     public static string Hocon(Resolved db) => $$"""
-        {{TelemetryJournal(db)}}
         akka.persistence {
           journal {
-            plugin = "akka.persistence.journal.sql"
+            plugin = "{{(db.IsSqlite ? SqliteJournalPlugin : "akka.persistence.journal.sql")}}"
             sql {
               connection-string = {{Quote(db.ConnectionString)}}
               provider-name = "{{db.ProviderName}}"
               auto-initialize = true
-              event-adapters { tagger = "ComputeNet.Actors.Persistence.EventTagger, ComputeNet.Actors" }
-              event-adapter-bindings { "ComputeNet.Actors.Persistence.IComputeNetEvent, ComputeNet.Actors" = tagger }
+              {{Tagging}}
               circuit-breaker.call-timeout = {{(int)db.WriteTimeout.TotalSeconds}}s
               # Batched inserts bind payloads as parameters: as literals, each batch was a multi-megabyte SQL string on the
               # large object heap, and those forced a full garbage collection every few batches (bench ingest: 15 gen2
@@ -171,9 +135,13 @@ public static class PersistenceSetup
             connection-string = {{Quote(db.ConnectionString)}}
             provider-name = "{{db.ProviderName}}"
             refresh-interval = 500ms
+            # The read journal asks its write plugin whether the tables exist before its first query (the default journal
+            # otherwise, which on SQLite is SqliteJournal): the SQL journal answers that, and writes nothing.
+            write-plugin = "akka.persistence.journal.sql"
             {{TagStorage(db, "read")}}
           }
         }
+        {{SqliteWriterPlugin(db)}}
         """;
 
     /// <summary>
@@ -195,21 +163,26 @@ public static class PersistenceSetup
     private static string TagStorage(Resolved db, string side) => db.IsSqlite ? $"tag-{side}-mode = Csv" : "";
 
     /// <summary>
-    /// On SQLite node telemetry checkpoints go to <see cref="SqliteEventJournal"/> (its own table in the same file): the SQL
-    /// journal's per-event cost was most of a 10,000-node checkpoint. PostgreSQL keeps them in the SQL journal, whose
-    /// parallel writers keep up there.
+    /// On SQLite events are written by <see cref="SqliteJournal"/> into the SQL journal's table and read back by the SQL read
+    /// journal as before, tags included; the SQL journal's section stays, the read journal's reference for the table.
+    /// PostgreSQL keeps the SQL journal, whose parallel writers keep up there.
     /// </summary>
-    private static string TelemetryJournal(Resolved db) => db.IsSqlite
+    public const string SqliteJournalPlugin = "computenet.persistence.sqlite-journal";
+
+    private const string Tagging = """
+        event-adapters { tagger = "ComputeNet.Actors.Persistence.EventTagger, ComputeNet.Actors" }
+        event-adapter-bindings { "ComputeNet.Actors.Persistence.IComputeNetEvent, ComputeNet.Actors" = tagger }
+        """;
+
+    private static string SqliteWriterPlugin(Resolved db) => db.IsSqlite
         ? $$"""
-          computenet.persistence {
-            event-journal {
-              class = "{{typeof(SqliteEventJournal).AssemblyQualifiedName}}"
-              plugin-dispatcher = "akka.actor.default-dispatcher"
-              connection-string = {{Quote(db.ConnectionString)}}
-              batch-size = 2000
-              circuit-breaker.call-timeout = {{(int)db.WriteTimeout.TotalSeconds}}s
-            }
-            telemetry-journal-plugin = "computenet.persistence.event-journal"
+          {{SqliteJournalPlugin}} {
+            class = "{{typeof(SqliteJournal).AssemblyQualifiedName}}"
+            plugin-dispatcher = "akka.actor.default-dispatcher"
+            connection-string = {{Quote(db.ConnectionString)}}
+            batch-size = 2000
+            circuit-breaker.call-timeout = {{(int)db.WriteTimeout.TotalSeconds}}s
+            {{Tagging}}
           }
           """
         : "";

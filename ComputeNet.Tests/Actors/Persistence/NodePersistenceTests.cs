@@ -132,11 +132,16 @@ public abstract class NodePersistenceTests
                 await node.Ask<TelemetryCheckpointed>(new CheckpointTelemetry(nodeId, window * 3 + 2), Timeout);
             }
             // The telemetry journal's snapshot-then-delete is asynchronous: count rows until it has landed (bounded).
-            var lifecycle = await SqlJournalEvents(system, ComputeNet.Actors.Persistence.PersistenceIds.Node(nodeId));
+            var journal = Akka.Persistence.Query.PersistenceQuery.Get(system)
+                .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier);
+            var materializer = Akka.Streams.ActorMaterializer.Create(system);
+            var lifecycle = await journal.CurrentEventsByPersistenceId(ComputeNet.Actors.Persistence.PersistenceIds.Node(nodeId), 0, long.MaxValue)
+                .RunAggregate(0, (n, _) => n + 1, materializer);
             var telemetry = 0;
             for (var attempt = 0; attempt < 40; attempt++)
             {
-                telemetry = await TelemetryEvents(system, db, ComputeNet.Actors.Persistence.PersistenceIds.NodeTelemetry(nodeId));
+                telemetry = await journal.CurrentEventsByPersistenceId(ComputeNet.Actors.Persistence.PersistenceIds.NodeTelemetry(nodeId), 0, long.MaxValue)
+                    .RunAggregate(0, (n, _) => n + 1, materializer);
                 if (telemetry < windows) break;
                 await Task.Delay(250);
             }
@@ -156,15 +161,6 @@ public abstract class NodePersistenceTests
         view.Latest!.CpuUsedCores.ShouldBe(1 + (windows - 1) * 0.25);
         view.Health.ShouldBe(NodeHealth.Up);
     }
-
-    /// <summary>The telemetry checkpoints still in the journal that holds them (on SQLite not the SQL journal, see <see cref="SqliteEventJournal"/>).</summary>
-    protected virtual Task<int> TelemetryEvents(ActorSystem system, PersistenceSetup.Resolved db, string persistenceId) => SqlJournalEvents(system, persistenceId);
-
-    protected static Task<int> SqlJournalEvents(ActorSystem system, string persistenceId) =>
-        Akka.Persistence.Query.PersistenceQuery.Get(system)
-            .ReadJournalFor<Akka.Persistence.Sql.Query.SqlReadJournal>(Akka.Persistence.Sql.Query.SqlReadJournal.Identifier)
-            .CurrentEventsByPersistenceId(persistenceId, 0, long.MaxValue)
-            .RunAggregate(0, (n, _) => n + 1, Akka.Streams.ActorMaterializer.Create(system));
 
     [Fact]
     public async Task A_new_registration_after_deregistration_starts_telemetry_afresh_after_restart()
@@ -201,18 +197,6 @@ public sealed class SqliteNodePersistenceTests : NodePersistenceTests, IDisposab
 
     protected override PersistenceSetup.Resolved Database() =>
         PersistenceSetup.Resolve(new PersistenceOptions { Provider = "sqlite" }, _dir.Path);
-
-    protected override async Task<int> TelemetryEvents(ActorSystem system, PersistenceSetup.Resolved db, string persistenceId)
-    {
-        // None may be left in the SQL journal: they belong to the event journal's table.
-        (await SqlJournalEvents(system, persistenceId)).ShouldBe(0);
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(db.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new Microsoft.Data.Sqlite.SqliteCommand(
-            $"SELECT count(*) FROM {SqliteEventJournal.Table} WHERE persistence_id = $pid AND deleted = 0", connection);
-        command.Parameters.AddWithValue("$pid", persistenceId);
-        return (int)(long)(await command.ExecuteScalarAsync())!;
-    }
 
     public void Dispose()
     {

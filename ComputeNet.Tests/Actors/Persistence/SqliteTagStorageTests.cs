@@ -29,10 +29,11 @@ public sealed class SqliteTagStorageTests : IDisposable
     public async Task A_journal_written_with_the_tag_table_keeps_every_tagged_event_findable_after_the_conversion_and_takes_new_ones()
     {
         var db = PersistenceSetup.Resolve(new PersistenceOptions { Provider = "sqlite" }, _dir.Path);
-        // The layout before tags moved into the journal: the plugin's tag table.
+        // The layout before tags moved into the journal: the plugin's tag table, written by the SQL journal itself.
         await HostedActorSystem.RunAsync("tag-table", akka => akka
             .WithComputeNetPersistence(db)
             .AddHocon("""
+                akka.persistence.journal.plugin = "akka.persistence.journal.sql"
                 akka.persistence.journal.sql.tag-write-mode = TagTable
                 akka.persistence.query.journal.sql.tag-read-mode = TagTable
                 """, HoconAddMode.Prepend), async system =>
