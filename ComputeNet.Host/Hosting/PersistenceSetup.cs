@@ -119,7 +119,6 @@ public static class PersistenceSetup
               # large object heap, and those forced a full garbage collection every few batches (bench ingest: 15 gen2
               # collections in one pipeline run instead of 3-4, 3.4 KB allocated per record instead of 3.1).
               prefer-parameters-on-multirow-insert = true
-              {{WriterTuning(db)}}
               {{TagStorage(db, "write")}}
             }
           }
@@ -143,14 +142,6 @@ public static class PersistenceSetup
         }
         {{SqliteWriterPlugin(db)}}
         """;
-
-    /// <summary>
-    /// SQLite has one writer at a time: concurrent batch writers only wait on each other's locks (and time out
-    /// under thousands of nodes), so it gets one writer with large batches, and a write queue of 50,000 entries instead
-    /// of 5,000 (a 10,000-node fleet's first window plus a checkpoint could exceed that); PostgreSQL keeps the plugin defaults.
-    /// </summary>
-    private static string WriterTuning(Resolved db) =>
-        db.IsSqlite ? "parallelism = 1\n              batch-size = 1000\n              buffer-size = 50000" : "";
 
     /// <summary>
     /// On SQLite tags live in the journal's own <c>tags</c> column (";node;drift;all;"), not in the tag table: with the tag

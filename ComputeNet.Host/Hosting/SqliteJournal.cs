@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.Configuration;
@@ -6,6 +8,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using Akka.Serialization;
+using ComputeNet.Streams;
 using Microsoft.Data.Sqlite;
 
 namespace ComputeNet.Host.Hosting;
@@ -29,6 +32,18 @@ public sealed class SqliteJournal : AsyncWriteJournal
     private const string InsertSql =
         $"INSERT INTO {Table} (created, deleted, persistence_id, sequence_number, message, tags, manifest, identifier, writer_uuid) VALUES ($created, 0, $pid, $seq, $message, $tags, $manifest, $serializer, $writer)";
 
+    private static long _events, _transactions, _failedWrites, _writeMicroseconds;
+
+    // Observed rather than pushed, as the other instruments are; per process (every journal of it).
+    private static readonly ObservableCounter<long> Events = ComputeNetMeter.Instance.CreateObservableCounter("journal_events_written_total",
+        () => Interlocked.Read(ref _events), description: "events the SQLite journal made durable");
+    private static readonly ObservableCounter<long> Transactions = ComputeNetMeter.Instance.CreateObservableCounter("journal_transactions_total",
+        () => Interlocked.Read(ref _transactions), description: "SQLite journal transactions committed (events per transaction: the batching)");
+    private static readonly ObservableCounter<long> FailedWrites = ComputeNetMeter.Instance.CreateObservableCounter("journal_failed_writes_total",
+        () => Interlocked.Read(ref _failedWrites), description: "atomic writes the SQLite journal failed (their actors stop and recover)");
+    private static readonly ObservableCounter<double> WriteSeconds = ComputeNetMeter.Instance.CreateObservableCounter("journal_write_seconds_total",
+        () => Interlocked.Read(ref _writeMicroseconds) / 1e6, description: "time the SQLite journal's writer spent in transactions");
+
     private readonly string _connectionString;
     private readonly int _batchSize;
     private readonly Channel<Operation> _queue = Channel.CreateUnbounded<Operation>(new UnboundedChannelOptions { SingleReader = true });
@@ -42,7 +57,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
         _batchSize = Math.Max(1, config.GetInt("batch-size", 2000));
         _serialization = Context.System.Serialization;
         CreateTable();
-        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _writer = Task.Run(WriteLoop);
     }
 
     /// <summary>One queued row: a serialized event of one atomic write, with its tags as the SQL journal writes them.</summary>
@@ -198,7 +213,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
                 // One bad write (a sequence number written twice) must not fail the others it shared a transaction with.
                 if (batch.Count == 1)
                 {
-                    batch[0].Done.TrySetException(e);
+                    Fail(batch[0], e);
                     continue;
                 }
                 foreach (var operation in batch)
@@ -210,7 +225,7 @@ public sealed class SqliteJournal : AsyncWriteJournal
                     }
                     catch (Exception single)
                     {
-                        operation.Done.TrySetException(single);
+                        Fail(operation, single);
                     }
                 }
             }
@@ -218,6 +233,21 @@ public sealed class SqliteJournal : AsyncWriteJournal
     }
 
     private void Commit(IReadOnlyList<Operation> operations)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            CommitTransaction(operations);
+        }
+        finally
+        {
+            Interlocked.Add(ref _writeMicroseconds, (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+        }
+        Interlocked.Increment(ref _transactions);
+        Interlocked.Add(ref _events, operations.Sum(operation => operation is Write write ? write.Rows.Count : 0));
+    }
+
+    private void CommitTransaction(IReadOnlyList<Operation> operations)
     {
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
@@ -250,6 +280,13 @@ public sealed class SqliteJournal : AsyncWriteJournal
             }
         }
         transaction.Commit();
+    }
+
+    private void Fail(Operation operation, Exception cause)
+    {
+        if (operation is Write) Interlocked.Increment(ref _failedWrites);
+        _log.Warning("SQLite journal {0} failed: {1}", operation is Write write ? $"write of {write.Rows[0].PersistenceId}" : "delete", cause.Message);
+        operation.Done.TrySetException(cause);
     }
 
     /// <summary>Deletes up to a sequence number but keeps the highest row, marked deleted, so the stream's highest sequence number survives.</summary>

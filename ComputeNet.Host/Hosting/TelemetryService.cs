@@ -4,6 +4,7 @@ using Akka.Hosting;
 using Akka.Streams;
 using ComputeNet.Actors.Nodes;
 using ComputeNet.Actors.Topology;
+using ComputeNet.Streams;
 using ComputeNet.Streams.Kafka;
 using ComputeNet.Streams.Telemetry;
 
@@ -23,7 +24,6 @@ public sealed class TelemetryService(
     PersistenceSetup.Resolved db,
     ILogger<TelemetryService> log) : IHostedService
 {
-    private static readonly Meter Meter = new("ComputeNet.Telemetry.Host");
 
     private KafkaPublisher? _publisher;
     private UniqueKillSwitch? _killSwitch;
@@ -72,8 +72,8 @@ public sealed class TelemetryService(
             BufferSize = 2048,
         };
 
-        Meter.CreateObservableGauge("computenet_telemetry_consumer_lag_records", ObserveLag, description: "telemetry records not yet consumed, per topic partition");
-        Meter.CreateObservableGauge("computenet_nodes", ObserveHealth, description: "registered nodes by health (up, down, unknown)");
+        ComputeNetMeter.Instance.CreateObservableGauge("telemetry_consumer_lag_records", ObserveLag, description: "telemetry records not yet consumed, per topic partition");
+        ComputeNetMeter.Instance.CreateObservableGauge("nodes", ObserveHealth, description: "registered nodes by health (up, down, unknown)");
         _ = PollHealth(await directory.GetAsync(cancellationToken));
 
         (_killSwitch, _completion) = TelemetryPipeline.Run(system.Materializer(), consumer, handler, settings, region, topologyActor,

@@ -6,12 +6,10 @@ namespace ComputeNet.Streams.DeadLetters;
 /// <summary>The one dead-letter counter every pipeline adds to (a second instrument of the same name would clash in /metrics).</summary>
 public static class DeadLetterMetrics
 {
-    private static readonly Meter Meter = new("ComputeNet.DeadLetters");
     private static readonly ConcurrentDictionary<(string Source, string Reason), long> Counts = new();
 
     // Observed rather than pushed: prometheus-net's meter adapter exports observable instruments reliably here.
-    private static readonly ObservableCounter<long> DeadLettered = Meter.CreateObservableCounter(
-        "computenet_deadletters_total",
+    private static readonly ObservableCounter<long> DeadLettered = ComputeNetMeter.Instance.CreateObservableCounter("deadletters_total",
         () => Counts.Select(c => new Measurement<long>(c.Value,
             new KeyValuePair<string, object?>("source", c.Key.Source), new KeyValuePair<string, object?>("reason", c.Key.Reason))),
         description: "records dead-lettered, by source and reason");

@@ -14,11 +14,10 @@ namespace ComputeNet.Streams.Deployment;
 /// </summary>
 public sealed class AgentAckHandler(IActorRef nodeRegion, IActorRef appRegion, KafkaPublisher publisher, TopicNames topics, TimeSpan askTimeout, TimeProvider clock)
 {
-    private static readonly Meter Meter = new("ComputeNet.Deployment");
     private static readonly ConcurrentDictionary<string, long> Outcomes = new();
 
     // Observed rather than pushed: prometheus-net's meter adapter exports observable instruments reliably here.
-    private static readonly ObservableCounter<long> Processed = Meter.CreateObservableCounter("computenet_agent_acks_total",
+    private static readonly ObservableCounter<long> Processed = ComputeNetMeter.Instance.CreateObservableCounter("agent_acks_total",
         () => Outcomes.Select(o => new Measurement<long>(o.Value, new KeyValuePair<string, object?>("outcome", o.Key))),
         description: "agent deployment acks processed, by outcome");
 

@@ -17,11 +17,10 @@ public sealed record RegistrationSettings(TopicNames Topics, int MaxRecordBytes,
 /// </summary>
 public sealed class RegistrationHandler(IActorRef nodeRegion, KafkaPublisher publisher, RegistrationSettings settings, TimeProvider clock)
 {
-    private static readonly Meter Meter = new("ComputeNet.Registration");
     private static readonly ConcurrentDictionary<string, long> Outcomes = new();
 
     // Observed rather than pushed: prometheus-net's meter adapter exports observable instruments reliably here.
-    private static readonly ObservableCounter<long> Processed = Meter.CreateObservableCounter("computenet_registrations_total",
+    private static readonly ObservableCounter<long> Processed = ComputeNetMeter.Instance.CreateObservableCounter("registrations_total",
         () => Outcomes.Select(o => new Measurement<long>(o.Value, new KeyValuePair<string, object?>("outcome", o.Key))),
         description: "registration records processed, by outcome");
 

@@ -9,16 +9,15 @@ namespace ComputeNet.Streams.Telemetry;
 /// </summary>
 public static class CheckpointMetrics
 {
-    private static readonly Meter Meter = new("ComputeNet.Telemetry.Checkpoints");
     private static long _checkpoints, _nodes, _microseconds, _lastMicroseconds;
 
-    private static readonly ObservableCounter<long> Count = Meter.CreateObservableCounter("computenet_telemetry_checkpoints_total",
+    private static readonly ObservableCounter<long> Count = ComputeNetMeter.Instance.CreateObservableCounter("telemetry_checkpoints_total",
         () => Interlocked.Read(ref _checkpoints), description: "telemetry checkpoints completed (telemetry durable, offsets released for commit)");
-    private static readonly ObservableCounter<double> Seconds = Meter.CreateObservableCounter("computenet_telemetry_checkpoint_seconds_total",
+    private static readonly ObservableCounter<double> Seconds = ComputeNetMeter.Instance.CreateObservableCounter("telemetry_checkpoint_seconds_total",
         () => Interlocked.Read(ref _microseconds) / 1e6, description: "time spent in telemetry checkpoints; divided by the checkpoint count's rate, the mean duration");
-    private static readonly ObservableGauge<double> Last = Meter.CreateObservableGauge("computenet_telemetry_last_checkpoint_seconds",
+    private static readonly ObservableGauge<double> Last = ComputeNetMeter.Instance.CreateObservableGauge("telemetry_last_checkpoint_seconds",
         () => Interlocked.Read(ref _lastMicroseconds) / 1e6, description: "duration of the latest telemetry checkpoint");
-    private static readonly ObservableCounter<long> Nodes = Meter.CreateObservableCounter("computenet_telemetry_checkpointed_nodes_total",
+    private static readonly ObservableCounter<long> Nodes = ComputeNetMeter.Instance.CreateObservableCounter("telemetry_checkpointed_nodes_total",
         () => Interlocked.Read(ref _nodes), description: "node checkpoints written (one per node a checkpoint covers)");
 
     public static long Checkpoints => Interlocked.Read(ref _checkpoints);

@@ -37,17 +37,16 @@ public sealed record WindowApplied(IReadOnlyDictionary<string, long> NodesHighes
 /// </summary>
 public sealed class TelemetryHandler(IActorRef nodeRegion, IActorRef topology, KafkaPublisher publisher, TelemetrySettings settings, TimeProvider clock)
 {
-    private static readonly Meter Meter = new("ComputeNet.Telemetry");
     private static long _applied, _duplicates, _deadLettered, _windows;
 
     // Observed rather than pushed: prometheus-net's meter adapter exports observable instruments reliably here.
-    private static readonly ObservableCounter<long> Records = Meter.CreateObservableCounter("computenet_telemetry_records_total", () => new[]
+    private static readonly ObservableCounter<long> Records = ComputeNetMeter.Instance.CreateObservableCounter("telemetry_records_total", () => new[]
     {
         new Measurement<long>(Interlocked.Read(ref _applied), new KeyValuePair<string, object?>("outcome", "applied")),
         new Measurement<long>(Interlocked.Read(ref _duplicates), new KeyValuePair<string, object?>("outcome", "duplicate")),
         new Measurement<long>(Interlocked.Read(ref _deadLettered), new KeyValuePair<string, object?>("outcome", "dead-lettered")),
     }, description: "telemetry records ingested, by outcome (applied, duplicate, dead-lettered); rate() is the ingest rate");
-    private static readonly ObservableCounter<long> Windows = Meter.CreateObservableCounter("computenet_telemetry_windows_total",
+    private static readonly ObservableCounter<long> Windows = ComputeNetMeter.Instance.CreateObservableCounter("telemetry_windows_total",
         () => Interlocked.Read(ref _windows), description: "aggregation windows applied");
 
     private long _recordsParsed, _recordsApplied;

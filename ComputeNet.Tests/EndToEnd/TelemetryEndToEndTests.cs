@@ -94,20 +94,29 @@ public sealed class TelemetryEndToEndTests
             letter.SourceTopic.ShouldBe("computenet.node-telemetry");
 
             // Lag is observed per assigned partition, so it appears once the restarted consumer's assignment settles.
-            const string lagSeries = "computenet_telemetry_consumer_lag_records{partition=\"0\",topic=\"computenet.node-telemetry\"}";
+            // Whole lines: prometheus-net puts the meter's name before every instrument's, so a name must match from the line's start.
+            const string lagSeries = "\ncomputenet_telemetry_consumer_lag_records{partition=\"0\",topic=\"computenet.node-telemetry\"}";
             var metrics = await Eventually.GetAsync(async () =>
             {
                 var text = await restarted.Http.GetStringAsync("/metrics");
                 // Checkpoint figures appear with the first checkpoint after the restart.
-                return text.Contains(lagSeries, StringComparison.Ordinal) && text.Contains("computenet_telemetry_checkpoints_total", StringComparison.Ordinal) ? text : null;
+                return text.Contains(lagSeries, StringComparison.Ordinal) && text.Contains("\ncomputenet_telemetry_checkpoints_total ", StringComparison.Ordinal) ? text : null;
             }, seconds: 60);
-            metrics.ShouldContain("computenet_nodes{health=\"up\"} 8");
-            metrics.ShouldContain("computenet_telemetry_records_total{outcome=\"applied\"}");
-            metrics.ShouldContain("computenet_telemetry_last_checkpoint_seconds");
+            metrics.ShouldContain("\ncomputenet_nodes{health=\"up\"} 8\n");
+            metrics.ShouldContain("\ncomputenet_telemetry_records_total{outcome=\"applied\"} ");
+            metrics.ShouldContain("\ncomputenet_telemetry_last_checkpoint_seconds ");
+            // The restarted host's checkpoints went through the SQLite journal, in fewer transactions than events.
+            var events = MetricValue(metrics, "computenet_journal_events_written_total");
+            events.ShouldBeGreaterThan(0);
+            MetricValue(metrics, "computenet_journal_transactions_total").ShouldBeInRange(1, events);
             (await restarted.GetJsonAsync<JsonObject>("/api/topology"))["nodes"]!.AsArray().Count.ShouldBe(Nodes);
             await restarted.StopAsync();
         }
     }
+
+    private static double MetricValue(string metrics, string name) =>
+        double.Parse(metrics.Split('\n').Single(line => line.StartsWith(name + " ", StringComparison.Ordinal))[(name.Length + 1)..],
+            System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<JsonObject> Telemetry(HostProcess host, string id)
     {
