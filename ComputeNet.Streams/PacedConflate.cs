@@ -6,11 +6,10 @@ namespace ComputeNet.Streams;
 
 /// <summary>
 /// Folds everything upstream sends into one aggregate (upstream is never back-pressured) and hands the aggregate on
-/// when downstream asks for one, but no sooner than <paramref name="interval"/> after the previous hand-over — at once
-/// for the first and when the upstream completes. An expensive downstream step (a checkpoint) so starts at most once per
-/// interval, and right after the previous run when that one took the whole interval; each run covers every element that
-/// arrived up to the moment it starts: the wait happens here, before the aggregate is handed over, not inside the step
-/// with an aggregate taken earlier.
+/// no sooner than <paramref name="interval"/> after downstream last asked for one — at once for the first request and
+/// when the upstream completes. An expensive downstream step (a checkpoint) so runs at most once per interval plus its own
+/// duration, and each run covers every element that arrived up to the moment it starts: the wait happens here, before the
+/// aggregate is handed over, not inside the step with an aggregate taken earlier.
 /// </summary>
 public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, Func<TAggregate, TIn, TAggregate> aggregate, TimeSpan interval)
     : GraphStage<FlowShape<TIn, TAggregate>>
@@ -32,7 +31,7 @@ public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, F
         private const string TimerKey = "paced";
         private readonly PacedConflate<TIn, TAggregate> _stage;
         private TAggregate? _pending;
-        private bool _hasPending;
+        private bool _hasPending, _firstRequest = true;
         private long _mayEmitAt;
 
         public Logic(PacedConflate<TIn, TAggregate> stage) : base(stage.Shape)
@@ -58,6 +57,8 @@ public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, F
                     EmitAndComplete();
                     return;
                 }
+                _mayEmitAt = Stopwatch.GetTimestamp() + (_firstRequest ? 0 : (long)(stage._interval.TotalSeconds * Stopwatch.Frequency));
+                _firstRequest = false;
                 TryEmit();
             });
         }
@@ -75,7 +76,6 @@ public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, F
                 if (!IsTimerActive(TimerKey)) ScheduleOnce(TimerKey, TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
                 return;
             }
-            _mayEmitAt = Stopwatch.GetTimestamp() + (long)(_stage._interval.TotalSeconds * Stopwatch.Frequency);
             Push(_stage._out, TakePending());
         }
 

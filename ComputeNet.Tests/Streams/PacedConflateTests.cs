@@ -55,35 +55,4 @@ public sealed class PacedConflateTests : IAsyncLifetime
         (handedOver[1].At - handedOver[0].At).ShouldBeGreaterThanOrEqualTo(interval);
         (handedOver[2].At - handedOver[1].At).ShouldBeLessThan(interval);
     }
-
-    [Fact]
-    public async Task The_interval_runs_from_the_previous_hand_over_so_a_step_that_took_it_all_is_followed_at_once()
-    {
-        var interval = TimeSpan.FromMilliseconds(500);
-        var started = new List<TimeSpan>();
-        var clock = Stopwatch.StartNew();
-        var (queue, done) = Source.Queue<int>(16, OverflowStrategy.Backpressure)
-            .Via(new PacedConflate<int, List<int>>(first => [first], (list, next) => { list.Add(next); return list; }, interval))
-            .SelectAsync(1, async aggregate =>
-            {
-                lock (started) started.Add(clock.Elapsed);
-                await Task.Delay(TimeSpan.FromMilliseconds(800)); // longer than the interval
-                return aggregate;
-            })
-            .ToMaterialized(Sink.Ignore<List<int>>(), Keep.Both)
-            .Run(_system.Materializer());
-
-        await queue.OfferAsync(1);
-        await Task.Delay(100);
-        await queue.OfferAsync(2); // waits for the first step, not for another interval after it
-        await Task.Delay(1200);
-        queue.Complete();
-        await done.WaitAsync(TimeSpan.FromSeconds(10));
-
-        started.Count.ShouldBe(2);
-        var gap = started[1] - started[0];
-        gap.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(790));
-        // Paced from the end of the first step, it would start 800 + 500 ms after the first.
-        gap.ShouldBeLessThan(TimeSpan.FromMilliseconds(1200));
-    }
 }
