@@ -14,7 +14,13 @@ public static class PersistenceIds
     public static string Node(string nodeId) => $"node-{nodeId}";
 
     /// <summary>The node's telemetry checkpoints: a journal of its own, compacted by snapshots, so the node's lifecycle journal stays an audit trail.</summary>
-    public static string NodeTelemetry(string nodeId) => $"node-telemetry-{nodeId}";
+    public static string NodeTelemetry(string nodeId) => $"node-{ReservedNodeIdPrefix}{nodeId}";
+
+    /// <summary>
+    /// Node ids may not start with this: node "telemetry-x"'s own journal would be <see cref="NodeTelemetry"/> of node "x"
+    /// ("node-telemetry-x"), two actors writing one stream.
+    /// </summary>
+    public const string ReservedNodeIdPrefix = "telemetry-";
 
     public static string App(string appId) => AppPrefix + appId;
 

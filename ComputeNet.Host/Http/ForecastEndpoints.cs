@@ -17,7 +17,7 @@ public static class ForecastEndpoints
     {
         app.MapGet("/api/nodes/{id}/forecast", async (string id, IRequiredActor<NodeRegion> region, CancellationToken ct) =>
         {
-            if (!RegistrationParser.IsValidId(id)) return NotFound("Node not found", $"No node with id '{id}' has been registered.");
+            if (!RegistrationParser.IsValidNodeId(id)) return NotFound("Node not found", $"No node with id '{id}' has been registered.");
             var reply = await (await region.GetAsync(ct)).Ask<object>(new NodeQueries.GetNodeForecast(id), AskTimeout, ct);
             return reply is NodeReplies.NodeForecastView view
                 ? Results.Ok(view)

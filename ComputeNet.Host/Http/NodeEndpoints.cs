@@ -25,7 +25,7 @@ public static class NodeEndpoints
         nodes.MapGet("/{id}", async (string id, IRequiredActor<NodeRegion> region, CancellationToken ct) =>
         {
             // Reject ids no registration could have produced before waking a sharded entity for them.
-            if (!RegistrationParser.IsValidId(id)) return NodeNotFound(id);
+            if (!RegistrationParser.IsValidNodeId(id)) return NodeNotFound(id);
             var shard = await region.GetAsync(ct);
             var reply = await shard.Ask<object>(new NodeQueries.GetNode(id), AskTimeout, ct);
             return reply switch
@@ -37,7 +37,7 @@ public static class NodeEndpoints
 
         nodes.MapGet("/{id}/telemetry", async (string id, IRequiredActor<NodeRegion> region, CancellationToken ct) =>
         {
-            if (!RegistrationParser.IsValidId(id)) return NodeNotFound(id);
+            if (!RegistrationParser.IsValidNodeId(id)) return NodeNotFound(id);
             var shard = await region.GetAsync(ct);
             var reply = await shard.Ask<object>(new NodeQueries.GetNodeTelemetry(id), AskTimeout, ct);
             return reply switch
@@ -50,7 +50,7 @@ public static class NodeEndpoints
         // The node's ledger (资源预留): what committed plans hold, what live reservations hold, what is left.
         nodes.MapGet("/{id}/capacity", async (string id, IRequiredActor<NodeRegion> region, CancellationToken ct) =>
         {
-            if (!RegistrationParser.IsValidId(id)) return NodeNotFound(id);
+            if (!RegistrationParser.IsValidNodeId(id)) return NodeNotFound(id);
             var shard = await region.GetAsync(ct);
             var reply = await shard.Ask<object>(new ReservationCommands.GetNodeCapacity(id), AskTimeout, ct);
             return reply switch

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using ComputeNet.Actors.Model;
+using ComputeNet.Actors.Persistence;
 
 using static ComputeNet.Streams.JsonText;
 
@@ -43,7 +44,7 @@ public static partial class RegistrationParser
     {
         if (isTombstone)
         {
-            return key is not null && IsValidId(key)
+            return key is not null && IsValidNodeId(key)
                 ? new RegistrationRequest.Deregister(key)
                 : new RegistrationRequest.Invalid("tombstone (null value) without a valid node id as key");
         }
@@ -71,6 +72,8 @@ public static partial class RegistrationParser
             var nodeId = RequiredString(root, "nodeId", errors);
             if (nodeId is not null && !IsValidId(nodeId))
                 errors.Add($"nodeId '{Truncate(nodeId)}' must be 1–{MaxIdLength} characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
+            else if (nodeId is not null && !IsValidNodeId(nodeId))
+                errors.Add(ReservedNodeIdError("nodeId", nodeId));
             if (nodeId is not null && key is not null && key != nodeId)
                 errors.Add($"record key '{Truncate(key)}' does not match nodeId '{Truncate(nodeId)}'");
 
@@ -111,6 +114,12 @@ public static partial class RegistrationParser
     }
 
     public static bool IsValidId(string id) => id.Length is > 0 and <= MaxIdLength && IdPattern().IsMatch(id);
+
+    /// <summary>A valid id that may name a node: not starting with <see cref="PersistenceIds.ReservedNodeIdPrefix"/>.</summary>
+    public static bool IsValidNodeId(string id) => IsValidId(id) && !id.StartsWith(PersistenceIds.ReservedNodeIdPrefix, StringComparison.Ordinal);
+
+    public static string ReservedNodeIdError(string field, string nodeId) =>
+        $"{field} '{Truncate(nodeId)}' must not start with '{PersistenceIds.ReservedNodeIdPrefix}': node x's telemetry journal is 'node-telemetry-x', the journal a node 'telemetry-x' would have";
 
     private static string? RequiredString(JsonElement root, string name, List<string> errors)
     {

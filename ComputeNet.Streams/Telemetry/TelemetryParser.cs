@@ -260,6 +260,11 @@ public static class TelemetryParser
             Add(ref errors, $"{name} '{Truncate(id)}' must be 1–{RegistrationParser.MaxIdLength} characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit");
             return null;
         }
+        if (!RegistrationParser.IsValidNodeId(id))
+        {
+            Add(ref errors, RegistrationParser.ReservedNodeIdError(name, id));
+            return null;
+        }
         return id;
     }
 

@@ -47,6 +47,9 @@ public sealed class RegistrationParserTests
     [InlineData("{\"nodeId\":\"edge-7\",\"region\":\"r\",\"tier\":\"edge\",\"cpuCores\":4,\"memoryGb\":16,\"storageGb\":1,\"gpus\":0,\"reliability\":0.9,\"powerIdleW\":300,\"powerPeakW\":200}", "powerPeakW (200 W) must not be below powerIdleW (300 W)")]
     [InlineData("{\"nodeId\":\"bad id/../x\",\"region\":\"r\",\"tier\":\"edge\",\"cpuCores\":4,\"memoryGb\":16,\"storageGb\":1,\"gpus\":0,\"reliability\":0.9,\"powerIdleW\":1,\"powerPeakW\":2}", "nodeId 'bad id/../x' must be")]
     [InlineData("{\"nodeId\":\"edge-7\",\"action\":\"explode\"}", "unknown action 'explode'")]
+    // Node x's telemetry journal is "node-telemetry-x": a node "telemetry-x" would share it.
+    [InlineData("{\"nodeId\":\"telemetry-7\",\"region\":\"r\",\"tier\":\"edge\",\"cpuCores\":4,\"memoryGb\":16,\"storageGb\":1,\"gpus\":0,\"reliability\":0.9,\"powerIdleW\":1,\"powerPeakW\":2}", "nodeId 'telemetry-7' must not start with 'telemetry-'")]
+    [InlineData("{\"nodeId\":\"telemetry-7\",\"action\":\"deregister\"}", "must not start with 'telemetry-'")]
     public void Invalid_registrations_are_rejected_with_a_reason_naming_the_problem(string json, string expectedReason)
     {
         var invalid = Parse(json).ShouldBeOfType<RegistrationRequest.Invalid>();
@@ -85,6 +88,7 @@ public sealed class RegistrationParserTests
         Parse("{\"nodeId\":\"edge-7\",\"action\":\"deregister\"}").ShouldBe(new RegistrationRequest.Deregister("edge-7"));
         RegistrationParser.Parse("edge-7", [], isTombstone: true).ShouldBe(new RegistrationRequest.Deregister("edge-7"));
         RegistrationParser.Parse(null, [], isTombstone: true).ShouldBeOfType<RegistrationRequest.Invalid>();
+        RegistrationParser.Parse("telemetry-7", [], isTombstone: true).ShouldBeOfType<RegistrationRequest.Invalid>();
     }
 
     [Fact]

@@ -35,6 +35,7 @@ public sealed class TelemetryParserTests
     [InlineData("{\"nodeId\":", "malformed JSON")]
     [InlineData("[1,2]", "expected a JSON object")]
     [InlineData("{\"nodeId\":\"edge-1\"}", "missing required field 'agentToken'")]
+    [InlineData("{\"nodeId\":\"telemetry-1\"}", "nodeId 'telemetry-1' must not start with 'telemetry-'")]
     public void Broken_node_reports_say_why(string json, string reason) => Node(json).Reason!.ShouldContain(reason);
 
     [Fact]
