@@ -24,7 +24,6 @@ public sealed class TelemetryService(
     PersistenceSetup.Resolved db,
     ILogger<TelemetryService> log) : IHostedService
 {
-
     private KafkaPublisher? _publisher;
     private UniqueKillSwitch? _killSwitch;
     private Task _completion = Task.CompletedTask;

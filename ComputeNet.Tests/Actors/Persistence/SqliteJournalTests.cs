@@ -5,6 +5,7 @@ using Akka.Persistence.Journal;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
+using Akka.Streams.Dsl;
 using ComputeNet.Host.Hosting;
 using ComputeNet.Tests.TestSupport;
 using Microsoft.Data.Sqlite;
@@ -163,35 +164,16 @@ public sealed class SqliteJournalTests : IDisposable
         Rows("SELECT count(*) FROM journal WHERE persistence_id LIKE 'by-%'").ShouldBe(others);
     }
 
-    private static async Task<string[]> EventsByTag(ActorSystem system, string tag)
-    {
-        var events = await PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier)
+    private static async Task<string[]> EventsByTag(ActorSystem system, string tag) =>
+        (await PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier)
             .CurrentEventsByTag(tag, Offset.NoOffset())
-            .RunAggregate(new List<string>(), (list, envelope) =>
-            {
-                list.Add((string)envelope.Event);
-                return list;
-            }, ActorMaterializer.Create(system));
-        return events.ToArray();
-    }
+            .RunWith(Sink.Seq<EventEnvelope>(), system.Materializer()))
+        .Select(envelope => (string)envelope.Event).ToArray();
 
-    private string Tags(string persistenceId, long sequenceNr)
-    {
-        using var connection = new SqliteConnection(Db.ConnectionString);
-        connection.Open();
-        using var command = new SqliteCommand("SELECT tags FROM journal WHERE persistence_id = $pid AND sequence_number = $seq", connection);
-        command.Parameters.AddWithValue("$pid", persistenceId);
-        command.Parameters.AddWithValue("$seq", sequenceNr);
-        return (string)command.ExecuteScalar()!;
-    }
+    private string Tags(string persistenceId, long sequenceNr) =>
+        (string)SqliteScalar.Of(Db, $"SELECT tags FROM journal WHERE persistence_id = '{persistenceId}' AND sequence_number = {sequenceNr}")!;
 
-    private long Rows(string sql)
-    {
-        using var connection = new SqliteConnection(Db.ConnectionString);
-        connection.Open();
-        using var command = new SqliteCommand(sql, connection);
-        return (long)command.ExecuteScalar()!;
-    }
+    private long Rows(string sql) => (long)SqliteScalar.Of(Db, sql)!;
 
     /// <summary>Persists strings (tagged when asked); answers a write with its sequence number, or why it failed.</summary>
     private sealed class Recorder : ReceivePersistentActor

@@ -92,21 +92,13 @@ public sealed class SqliteTagStorageTests : IDisposable
     }
 
     private static bool TableExists(PersistenceSetup.Resolved db, string table) =>
-        Scalar(db, $"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'") is > 0L;
+        SqliteScalar.Of(db, $"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'") is > 0L;
 
     private static bool ColumnExists(PersistenceSetup.Resolved db, string table, string column) =>
-        Scalar(db, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = '{column}'") is > 0L;
+        SqliteScalar.Of(db, $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = '{column}'") is > 0L;
 
     private static string TagsOf(PersistenceSetup.Resolved db, string persistenceId) =>
-        (string)Scalar(db, $"SELECT tags FROM journal WHERE persistence_id = '{persistenceId}' ORDER BY sequence_number LIMIT 1")!;
-
-    private static object? Scalar(PersistenceSetup.Resolved db, string sql)
-    {
-        using var connection = new SqliteConnection(db.ConnectionString);
-        connection.Open();
-        using var command = new SqliteCommand(sql, connection);
-        return command.ExecuteScalar();
-    }
+        (string)SqliteScalar.Of(db, $"SELECT tags FROM journal WHERE persistence_id = '{persistenceId}' ORDER BY sequence_number LIMIT 1")!;
 
     private sealed class EventWriter : ReceivePersistentActor
     {
