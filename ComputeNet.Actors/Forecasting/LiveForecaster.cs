@@ -94,8 +94,10 @@ public sealed class LiveForecaster
 {
     private readonly LiveForecastSettings _settings;
     private readonly LiveMetric[] _metrics;
-    private readonly AdaptiveForecaster[] _forecasters;
-    private readonly CusumDriftDetector[] _detectors;
+    // Made when the first interval closes: until then a node only sums samples, and 10,000 freshly reporting nodes do
+    // not bring 10,000 sets of models (~12 KB each) into the first telemetry window.
+    private AdaptiveForecaster[]? _forecasters;
+    private CusumDriftDetector[]? _detectors;
     private readonly double[] _openSums;
     private readonly Queue<ClosedInterval> _history = new();
     private long _openInterval = -1;
@@ -106,10 +108,6 @@ public sealed class LiveForecaster
         settings.Validate();
         _settings = settings;
         _metrics = [.. metrics];
-        _forecasters = _metrics
-            .Select(m => new AdaptiveForecaster(settings.Forecaster with { Model = settings.Forecaster.Model with { Bounds = m.Bounds } }))
-            .ToArray();
-        _detectors = _metrics.Select(m => new CusumDriftDetector(m.Name, settings.Detector)).ToArray();
         _openSums = new double[_metrics.Length];
     }
 
@@ -171,8 +169,8 @@ public sealed class LiveForecaster
         return _metrics.Select((metric, i) => new MetricForecast(
                 metric.Name,
                 latest?.Values[i],
-                _forecasters[i].Count == 0 ? [] : _forecasters[i].Forecast(_settings.Horizons),
-                _forecasters[i].Count == 0 ? [] : _forecasters[i].ChosenModels(_settings.Horizons[0])))
+                _forecasters is null || _forecasters[i].Count == 0 ? [] : _forecasters[i].Forecast(_settings.Horizons),
+                _forecasters is null || _forecasters[i].Count == 0 ? [] : _forecasters[i].ChosenModels(_settings.Horizons[0])))
             .ToList();
     }
 
@@ -187,6 +185,10 @@ public sealed class LiveForecaster
         _history.Enqueue(closed);
         while (_history.Count > _settings.HistoryIntervals) _history.Dequeue();
         IntervalsClosed++;
+        _forecasters ??= _metrics
+            .Select(m => new AdaptiveForecaster(_settings.Forecaster with { Model = _settings.Forecaster.Model with { Bounds = m.Bounds } }))
+            .ToArray();
+        _detectors ??= _metrics.Select(m => new CusumDriftDetector(m.Name, _settings.Detector)).ToArray();
         List<MetricDrift>? drifts = null;
         for (var i = 0; i < _metrics.Length; i++)
         {

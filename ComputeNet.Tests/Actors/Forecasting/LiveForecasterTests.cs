@@ -119,20 +119,38 @@ public sealed class LiveForecasterTests
     }
 
     [Fact]
-    public void A_fresh_node_forecaster_allocates_under_13_KiB()
+    public void A_node_forecaster_makes_its_models_only_when_its_first_interval_closes()
     {
         // 10,000 nodes must fit the ingest memory budget: candidate models share one history per metric and
         // allocate their rolling-origin bookkeeping only once they can forecast on their own terms, and those that read the
-        // shared history never make one of their own.
+        // shared history never make one of their own. Before the first interval closes there are no models at all.
         LiveMetric[] nodeMetrics = [new("cpu_available_cores", 0, 16), new("memory_available_gb", 0, 64), new("gpu_available", 0, 1)];
         var settings = new LiveForecastSettings();
-        _ = new LiveForecaster(nodeMetrics, settings); // JIT and static initialisers outside the measurement
+        double[] values = [8, 32, 0.5];
+        var interval = settings.IntervalMs;
+        // JIT and static initialisers outside the measurement.
+        var warm = new LiveForecaster(nodeMetrics, settings);
+        warm.Observe(0, values);
+        warm.Observe(interval, values);
         const int Count = 1000;
         var kept = new LiveForecaster[Count];
+
         var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < Count; i++) kept[i] = new LiveForecaster(nodeMetrics, settings);
-        var perForecaster = (GC.GetAllocatedBytesForCurrentThread() - before) / Count;
+        for (var i = 0; i < Count; i++)
+        {
+            kept[i] = new LiveForecaster(nodeMetrics, settings);
+            kept[i].Observe(1, values);
+            kept[i].Observe(2, values);
+        }
+        var sampling = (GC.GetAllocatedBytesForCurrentThread() - before) / Count;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Count; i++) kept[i].Observe(interval + 1, values); // closes interval 0
+        var firstInterval = (GC.GetAllocatedBytesForCurrentThread() - before) / Count;
         GC.KeepAlive(kept);
-        perForecaster.ShouldBeLessThan(13 * 1024); // 12,440 bytes; 15,128 while every candidate also made a history of its own
+
+        kept[0].IntervalsClosed.ShouldBe(1);
+        sampling.ShouldBeLessThan(1024); // the metrics, the open sums and the queue, no models
+        // 28,656 bytes: the models (12.4 KB fresh; 15.1 KB while every candidate also made a history of its own) and their first update.
+        firstInterval.ShouldBeLessThan(30 * 1024);
     }
 }
