@@ -9,11 +9,15 @@ namespace ComputeNet.Streams;
 /// no sooner than <paramref name="interval"/> after downstream last asked for one — at once for the first request and
 /// when the upstream completes. An expensive downstream step (a checkpoint) so runs at most once per interval plus its own
 /// duration, and each run covers every element that arrived up to the moment it starts: the wait happens here, before the
-/// aggregate is handed over, not inside the step with an aggregate taken earlier.
+/// aggregate is handed over, not inside the step with an aggregate taken earlier. An element for which
+/// <paramref name="handOverAtOnce"/> holds (upstream has gone quiet: nothing more is coming to fold in) lets the aggregate
+/// go as soon as downstream asks, without waiting out the interval.
 /// </summary>
-public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, Func<TAggregate, TIn, TAggregate> aggregate, TimeSpan interval)
+public sealed class PacedConflate<TIn, TAggregate>(
+    Func<TIn, TAggregate> seed, Func<TAggregate, TIn, TAggregate> aggregate, TimeSpan interval, Func<TIn, bool>? handOverAtOnce = null)
     : GraphStage<FlowShape<TIn, TAggregate>>
 {
+    private readonly Func<TIn, bool>? _handOverAtOnce = handOverAtOnce;
     private readonly Func<TIn, TAggregate> _seed = seed;
     private readonly Func<TAggregate, TIn, TAggregate> _aggregate = aggregate;
     private readonly TimeSpan _interval = interval;
@@ -31,7 +35,7 @@ public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, F
         private const string TimerKey = "paced";
         private readonly PacedConflate<TIn, TAggregate> _stage;
         private TAggregate? _pending;
-        private bool _hasPending, _firstRequest = true;
+        private bool _hasPending, _firstRequest = true, _handOverAtOnce;
         private long _mayEmitAt;
 
         public Logic(PacedConflate<TIn, TAggregate> stage) : base(stage.Shape)
@@ -42,6 +46,7 @@ public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, F
                 var element = Grab(stage._in);
                 _pending = _hasPending ? stage._aggregate(_pending!, element) : stage._seed(element);
                 _hasPending = true;
+                _handOverAtOnce |= stage._handOverAtOnce?.Invoke(element) ?? false;
                 Pull(stage._in);
                 TryEmit();
             }, onUpstreamFinish: () =>
@@ -71,7 +76,7 @@ public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, F
         {
             if (!_hasPending || !IsAvailable(_stage._out)) return;
             var wait = _mayEmitAt - Stopwatch.GetTimestamp();
-            if (wait > 0)
+            if (wait > 0 && !_handOverAtOnce)
             {
                 if (!IsTimerActive(TimerKey)) ScheduleOnce(TimerKey, TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
                 return;
@@ -88,7 +93,7 @@ public sealed class PacedConflate<TIn, TAggregate>(Func<TIn, TAggregate> seed, F
         private TAggregate TakePending()
         {
             var pending = _pending!;
-            (_pending, _hasPending) = (default, false);
+            (_pending, _hasPending, _handOverAtOnce) = (default, false, false);
             return pending;
         }
     }

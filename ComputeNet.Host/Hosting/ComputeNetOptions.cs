@@ -74,6 +74,9 @@ public sealed class TelemetryOptions
     /// <summary>A window closes early at this many records (bounds the stream's memory); see <see cref="ComputeNet.Streams.Telemetry.TelemetrySettings.MaxRecordsPerWindow"/>.</summary>
     public int MaxRecordsPerWindow { get; set; } = 100_000;
 
+    /// <summary>A window closes early once no record has arrived for this long, and is checkpointed and committed at once; 0 turns it off. See <see cref="ComputeNet.Streams.Telemetry.TelemetrySettings.WindowQuiet"/>.</summary>
+    public int WindowQuietMs { get; set; } = 100;
+
     /// <summary>How often applied telemetry is snapshotted and its offsets committed.</summary>
     public int CheckpointIntervalMs { get; set; } = 1000;
 
@@ -91,6 +94,17 @@ public sealed class TelemetryOptions
 
     /// <summary>Window aggregates kept per node (GET /api/nodes/{id}/telemetry).</summary>
     public int HistoryWindows { get; set; } = 60;
+
+    /// <summary>The window and checkpoint settings the stream cannot run with, refused before it starts rather than in its restart loop.</summary>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (AggregationIntervalMs <= 0) problems.Add($"AggregationIntervalMs must be positive (is {AggregationIntervalMs})");
+        if (MaxRecordsPerWindow < 1) problems.Add($"MaxRecordsPerWindow must be at least 1 (is {MaxRecordsPerWindow})");
+        if (WindowQuietMs < 0) problems.Add($"WindowQuietMs may not be negative (is {WindowQuietMs}; 0 turns the quiet rule off)");
+        if (CheckpointIntervalMs < 0) problems.Add($"CheckpointIntervalMs may not be negative (is {CheckpointIntervalMs})");
+        if (problems.Count > 0) throw new InvalidOperationException("ComputeNet:Telemetry: " + string.Join("; ", problems));
+    }
 }
 
 /// <summary>Prediction (算力预测) and drift detection on every node's and link's telemetry.</summary>

@@ -44,8 +44,10 @@ public sealed class TelemetryService(
         new() { SilenceTimeout = TimeSpan.FromMilliseconds(options.Telemetry.SilenceTimeoutMs), Forecast = options.Forecast.ToSettings() };
 
     /// <summary>A window or checkpoint may wait for journal writes, so the stream waits longer than one write may take.</summary>
-    public static TelemetrySettings PipelineSettings(ComputeNetOptions options, PersistenceSetup.Resolved db) =>
-        new(options.Kafka.Topics, db.WriteTimeout + TimeSpan.FromSeconds(15))
+    public static TelemetrySettings PipelineSettings(ComputeNetOptions options, PersistenceSetup.Resolved db)
+    {
+        options.Telemetry.Validate();
+        return new(options.Kafka.Topics, db.WriteTimeout + TimeSpan.FromSeconds(15))
         {
             Limits = new TelemetryLimits
             {
@@ -55,8 +57,10 @@ public sealed class TelemetryService(
             },
             AggregationInterval = TimeSpan.FromMilliseconds(options.Telemetry.AggregationIntervalMs),
             MaxRecordsPerWindow = options.Telemetry.MaxRecordsPerWindow,
+            WindowQuiet = TimeSpan.FromMilliseconds(options.Telemetry.WindowQuietMs),
             CheckpointInterval = TimeSpan.FromMilliseconds(options.Telemetry.CheckpointIntervalMs),
         };
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {

@@ -34,6 +34,13 @@ public static class KafkaCommitter
             })
             .SelectMany(elements => elements);
 
+    /// <summary>
+    /// Commits each batch as it arrives, for a stream that batches already (one batch per checkpoint); emits the
+    /// next-offsets committed. Batches must come in order per partition, as for <see cref="Flow"/>.
+    /// </summary>
+    public static Flow<IReadOnlyList<CommittableOffset>, IReadOnlyList<TopicPartitionOffset>, NotUsed> EachBatch() =>
+        Akka.Streams.Dsl.Flow.Create<IReadOnlyList<CommittableOffset>>().SelectAsync(1, batch => CommitBatch(batch));
+
     /// <summary>Materializes a task that completes after the final commit, or fails with the first failed commit.</summary>
     public static Sink<CommittableOffset, Task<Done>> Sink(CommitterSettings settings) =>
         Flow(settings).ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<IReadOnlyList<TopicPartitionOffset>>(), Keep.Right);

@@ -23,12 +23,23 @@ public sealed record TelemetrySettings(TopicNames Topics, TimeSpan AskTimeout)
     /// </summary>
     public int MaxRecordsPerWindow { get; init; } = 100_000;
 
+    /// <summary>
+    /// A window also closes once no record has arrived for this long, and is then checkpointed and committed without
+    /// waiting for the intervals: after a burst, or under a light load, records are applied and committed promptly. Under a
+    /// steady load records keep coming and windows close on the interval or the bound. Zero turns this off.
+    /// </summary>
+    public TimeSpan WindowQuiet { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How often applied telemetry is made durable (snapshots) and its offsets committed.</summary>
     public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>What one applied window leaves to the checkpoint: the nodes it touched (with the seq they reached) and its offsets.</summary>
-public sealed record WindowApplied(IReadOnlyDictionary<string, long> NodesHighestSeq, bool TopologyTouched, IReadOnlyList<CommittableOffset> Offsets, int Records);
+public sealed record WindowApplied(IReadOnlyDictionary<string, long> NodesHighestSeq, bool TopologyTouched, IReadOnlyList<CommittableOffset> Offsets, int Records)
+{
+    /// <summary>An empty window: the stream went quiet just after a window closed on the bound or the interval.</summary>
+    public static WindowApplied Empty { get; } = new(new Dictionary<string, long>(), false, [], 0);
+}
 
 /// <summary>
 /// Applies a window: node batches to their NodeActors, link batches to the topology after the

@@ -11,7 +11,8 @@ using Confluent.Kafka;
 namespace ComputeNet.Streams.Telemetry;
 
 /// <summary>
-/// node and link telemetry → parse and validate → tumbling windows grouped by entity → NodeActors and
+/// node and link telemetry → parse and validate → tumbling windows grouped by entity (closed on the interval, the record
+/// bound, or when the stream goes quiet) → NodeActors and
 /// the topology (Ask: back-pressure) → dead letters → checkpoint (node telemetry journals, topology snapshot) → commit.
 /// <para>
 /// At-least-once end to end: a window's offsets are committed only after it is applied and the touched
@@ -28,8 +29,9 @@ public static class TelemetryPipeline
         IActorRef nodeRegion, IActorRef topology, Action<IKafkaControl>? onConsumer = null, Action<IReadOnlyList<TopicPartitionOffset>>? onCommitted = null)
     {
         var restarting = RestartSource.OnFailuresWithBackoff(
-            () => Windows(consumer, handler, settings, nodeRegion, topology, onConsumer)
-                .Via(KafkaCommitter.Flow(CommitterSettings.Default with { MaxInterval = TimeSpan.FromMilliseconds(200) })),
+            () => Checkpoints(consumer, handler, settings, nodeRegion, topology, onConsumer)
+                // Checkpoints already come at most once per interval: each one's offsets are committed as it completes.
+                .Via(KafkaCommitter.EachBatch()),
             RestartSettings.Create(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2));
 
         return restarting
@@ -39,8 +41,8 @@ public static class TelemetryPipeline
             .Run(materializer);
     }
 
-    /// <summary>The stream up to the offsets ready to commit (exposed for tests that commit themselves).</summary>
-    public static Source<CommittableOffset, NotUsed> Windows(
+    /// <summary>The stream up to each checkpoint's offsets, ready to commit.</summary>
+    private static Source<IReadOnlyList<CommittableOffset>, NotUsed> Checkpoints(
         ConsumerSettings consumer, TelemetryHandler handler, TelemetrySettings settings, IActorRef nodeRegion, IActorRef topology,
         Action<IKafkaControl>? onConsumer = null) =>
         KafkaSource.Committable(consumer, settings.Topics.NodeTelemetry, settings.Topics.LinkTelemetry)
@@ -53,20 +55,25 @@ public static class TelemetryPipeline
             // Async boundaries: consuming and parsing, applying, and checkpointing each run in their own
             // interpreter, so a window being applied never stalls the consumer.
             .Async()
-            .GroupedWithin(settings.MaxRecordsPerWindow, settings.AggregationInterval)
-            .Select(records => TelemetryWindow<CommittableMessage>.Build(records as IReadOnlyList<TelemetryRecord<CommittableMessage>> ?? records.ToList()))
-            .SelectAsync(1, handler.ApplyAsync)
+            .Via(new QuietClosingGroups<TelemetryRecord<CommittableMessage>>(settings.MaxRecordsPerWindow, settings.AggregationInterval, settings.WindowQuiet))
+            .Select(group => (Window: TelemetryWindow<CommittableMessage>.Build(group.Elements), group.Quiet))
+            .SelectAsync(1, async closed => (Applied: closed.Window.Records == 0 ? WindowApplied.Empty : await handler.ApplyAsync(closed.Window), closed.Quiet))
             .Async()
             // Windows applied while a checkpoint runs or waits for its interval fold into the next one (bounded: one
-            // entry per node and partition), so a slow store lengthens the commit lag, never the apply path.
-            .Via(new PacedConflate<WindowApplied, PendingCheckpoint>(PendingCheckpoint.Of, (pending, window) => pending.Add(window), settings.CheckpointInterval))
-            .SelectAsync(1, pending => Checkpoint(pending, nodeRegion, topology, settings.AskTimeout))
-            .SelectMany(offsets => offsets);
+            // entry per node and partition), so a slow store lengthens the commit lag, never the apply path. A window
+            // that closed because the stream went quiet is checkpointed without waiting out the interval: nothing
+            // more is coming to share the checkpoint with, and its records are committed at once.
+            .Via(new PacedConflate<(WindowApplied Applied, bool Quiet), PendingCheckpoint>(
+                window => PendingCheckpoint.Of(window.Applied), (pending, window) => pending.Add(window.Applied), settings.CheckpointInterval,
+                handOverAtOnce: window => window.Quiet))
+            .SelectAsync(1, pending => Checkpoint(pending, nodeRegion, topology, settings.AskTimeout));
 
     /// <summary>Checkpoints every node (and the topology) the windows touched, then releases their offsets.</summary>
     private static async Task<IReadOnlyList<CommittableOffset>> Checkpoint(
         PendingCheckpoint pending, IActorRef nodeRegion, IActorRef topology, TimeSpan timeout)
     {
+        // Windows of dead letters and duplicates only (or the empty quiet one) leave nothing to make durable.
+        if (pending.NodesHighestSeq.Count == 0 && !pending.TopologyTouched) return pending.Offsets;
         var checkpoints = new List<Task>
         {
             BatchAsk.AskAll<NodeCommands.CheckpointTelemetry, NodeReplies.TelemetryCheckpointed>(nodeRegion,

@@ -12,8 +12,8 @@ public sealed record NodeBatch<TSource>(string NodeId, string AgentToken, List<N
 public sealed record LinkBatch<TSource>(string Src, string Dst, string AgentToken, List<LinkSample> Samples, List<TSource> Sources);
 
 /// <summary>
-/// One tumbling window over the stream, grouped by entity. Every open window closes together (on the
-/// interval or when the record bound is reached), so once a window is applied every record before its
+/// One tumbling window over the stream, grouped by entity. Every open window closes together (on the interval,
+/// when the record bound is reached, or when the stream goes quiet), so once a window is applied every record before its
 /// last offset is applied too, and its offsets may be committed.
 /// </summary>
 public sealed record TelemetryWindow<TSource>(

@@ -93,6 +93,20 @@ public sealed class ConfigurationBindingTests
     }
 
     [Fact]
+    public void Telemetry_window_settings_bind_and_impossible_ones_stop_the_stream_before_it_starts_with_a_clear_error()
+    {
+        var options = Bind(new Dictionary<string, string?>(), "--ComputeNet:Telemetry:WindowQuietMs=250");
+        var settings = TelemetryService.PipelineSettings(options, PersistenceSetup.Resolve(options.Persistence, "/tmp"));
+        settings.WindowQuiet.ShouldBe(TimeSpan.FromMilliseconds(250));
+        settings.AggregationInterval.ShouldBe(TimeSpan.FromSeconds(1));
+
+        var bad = Bind(new Dictionary<string, string?>(), "--ComputeNet:Telemetry:WindowQuietMs=-1", "--ComputeNet:Telemetry:AggregationIntervalMs=0");
+        var error = Should.Throw<InvalidOperationException>(() => TelemetryService.PipelineSettings(bad, PersistenceSetup.Resolve(bad.Persistence, "/tmp")));
+        error.Message.ShouldContain("AggregationIntervalMs must be positive (is 0)");
+        error.Message.ShouldContain("WindowQuietMs may not be negative (is -1");
+    }
+
+    [Fact]
     public void An_unknown_persistence_provider_is_a_clear_error()
     {
         Should.Throw<InvalidOperationException>(() => PersistenceSetup.Resolve(new PersistenceOptions { Provider = "oracle" }, "/tmp"))

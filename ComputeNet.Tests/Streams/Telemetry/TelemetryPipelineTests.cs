@@ -256,6 +256,39 @@ public sealed class TelemetryPipelineTests : IAsyncLifetime
         await completion.WaitAsync(TimeSpan.FromSeconds(20));
     }
 
+    [Fact]
+    public async Task A_burst_is_applied_checkpointed_and_committed_once_the_stream_goes_quiet_without_waiting_out_the_intervals()
+    {
+        var tokens = await Register(5);
+        var intervals = TimeSpan.FromSeconds(40);
+        var settings = new TelemetrySettings(_topics, TimeSpan.FromSeconds(10))
+        {
+            AggregationInterval = intervals, CheckpointInterval = intervals, WindowQuiet = TimeSpan.FromMilliseconds(200),
+        };
+        using var producer = new ProducerBuilder<string?, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, LingerMs = 5 }).Build();
+        var seqs = tokens.Keys.ToDictionary(n => n, _ => 0L);
+        var groupId = $"g-{Guid.NewGuid():N}";
+        var (killSwitch, completion) = Run(groupId, settings);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        // Two bursts: the first checkpoint may start at once anyway (nothing ran before it); the second must not wait
+        // the 40 s checkpoint interval after the first, nor its window the 40 s aggregation interval.
+        for (var burst = 1; burst <= 2; burst++)
+        {
+            for (var i = 0; i < 20; i++)
+            foreach (var node in tokens.Keys)
+                producer.Produce(_topics.NodeTelemetry, new Message<string?, byte[]>
+                    { Key = node, Value = Encoding.UTF8.GetBytes(NodeJson(node, tokens[node], ++seqs[node])) });
+            producer.Flush(TimeSpan.FromSeconds(30));
+            await AwaitCommittedToEnd(groupId, TimeSpan.FromSeconds(15));
+        }
+
+        clock.Elapsed.ShouldBeLessThan(intervals);
+        foreach (var node in tokens.Keys) (await Telemetry(node)).AppliedSamples.ShouldBe(40);
+        killSwitch.Shutdown();
+        await completion.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
     private Task<NodeReplies.NodeTelemetryView> Telemetry(string node) =>
         _region.Ask<NodeReplies.NodeTelemetryView>(new NodeQueries.GetNodeTelemetry(node), TimeSpan.FromSeconds(5));
 
