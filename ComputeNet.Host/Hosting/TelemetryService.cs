@@ -62,6 +62,10 @@ public sealed class TelemetryService(
         };
     }
 
+    /// <summary>The telemetry consumer's settings (also what <c>bench ingest</c> measures).</summary>
+    public static ConsumerSettings PipelineConsumer(KafkaConnection connection, string groupId) =>
+        new(connection, groupId) { ClientId = "computenet-telemetry", BufferSize = 2048 };
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var region = await nodeRegion.GetAsync(cancellationToken);
@@ -69,11 +73,7 @@ public sealed class TelemetryService(
         _publisher = new KafkaPublisher(new ProducerSettings(kafka.Connection) { ClientId = "computenet-telemetry" });
         var settings = PipelineSettings(options, db);
         var handler = new TelemetryHandler(region, topologyActor, _publisher, settings, TimeProvider.System);
-        var consumer = new ConsumerSettings(kafka.Connection, options.Kafka.GroupId + "-telemetry")
-        {
-            ClientId = "computenet-telemetry",
-            BufferSize = 2048,
-        };
+        var consumer = PipelineConsumer(kafka.Connection, options.Kafka.GroupId + "-telemetry");
 
         ComputeNetMeter.Instance.CreateObservableGauge("telemetry_consumer_lag_records", ObserveLag, description: "telemetry records not yet consumed, per topic partition");
         ComputeNetMeter.Instance.CreateObservableGauge("nodes", ObserveHealth, description: "registered nodes by health (up, down, unknown)");
