@@ -45,7 +45,7 @@ public sealed class QuietClosingGroups<T>(int maxElements, TimeSpan interval, Ti
         private bool _closeDue, _closedByQuiet;
         // Whether downstream has heard that the stream went quiet since the last element (true before the first).
         private bool _quietSignalled = true;
-        private long _lastElementAt;
+        private long _lastElementAt, _silenceConfirmingSince = -1;
 
         public Logic(QuietClosingGroups<T> stage) : base(stage.Shape)
         {
@@ -96,6 +96,14 @@ public sealed class QuietClosingGroups<T>(int maxElements, TimeSpan interval, Ti
                 }
                 // A group that closed on the bound just before the stream went quiet did not say so: an empty quiet group does.
                 if (_quietSignalled) return;
+                // Confirm once, a moment later: after a pause of the whole process (a GC) this timer can run before the
+                // elements that arrived meanwhile, and the gap would be the pause, not upstream's silence.
+                if (_silenceConfirmingSince != _lastElementAt)
+                {
+                    _silenceConfirmingSince = _lastElementAt;
+                    ScheduleOnce(QuietTimer, TimeSpan.FromSeconds(Math.Max((double)_quietTicks / 4, 0.01 * Stopwatch.Frequency) / Stopwatch.Frequency));
+                    return;
+                }
                 (_closeDue, _closedByQuiet) = (true, true);
             }
             TryEmit();

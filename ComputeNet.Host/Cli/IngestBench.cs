@@ -71,6 +71,9 @@ public static class IngestBench
         public long PipelineCheckpoints { get; init; }
 
         public double PipelineCheckpointSeconds { get; init; }
+
+        /// <summary>Windows of the pipeline run that closed because the stream went quiet (each checkpointed at once).</summary>
+        public long PipelineQuietWindows { get; init; }
     }
 
     /// <summary>What the process has spent so far; the difference of two is one run's cost.</summary>
@@ -134,7 +137,7 @@ public static class IngestBench
 
             Console.Error.WriteLine($"pipeline: consume, validate, aggregate, apply, checkpoint, commit of {records} records (peak working set so far {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576} MB) ...");
             before = ProcessCost.Now();
-            var (checkpointsBefore, checkpointTimeBefore) = (CheckpointMetrics.Checkpoints, CheckpointMetrics.TotalDuration);
+            var (checkpointsBefore, checkpointTimeBefore, quietBefore) = (CheckpointMetrics.Checkpoints, CheckpointMetrics.TotalDuration, CheckpointMetrics.QuietWindows);
             var (pipelineSeconds, appliedSeconds, deadLettered) = await Pipeline(kafka, system, region, topology, topics, db, generator, records);
             var pipelineCost = ProcessCost.Now() - before;
 
@@ -158,6 +161,7 @@ public static class IngestBench
                 PipelineAppliedSeconds = Math.Round(appliedSeconds, 2),
                 PipelineFinalCommitLagSeconds = Math.Round(pipelineSeconds - appliedSeconds, 2),
                 PipelineCheckpoints = CheckpointMetrics.Checkpoints - checkpointsBefore,
+                PipelineQuietWindows = CheckpointMetrics.QuietWindows - quietBefore,
                 PipelineCheckpointSeconds = Math.Round((CheckpointMetrics.TotalDuration - checkpointTimeBefore).TotalSeconds, 2),
                 PipelineAllocatedBytesPerRecord = Math.Round((double)pipelineCost.Allocated / records),
                 PipelineGcCollections = $"{pipelineCost.Gen0}/{pipelineCost.Gen1}/{pipelineCost.Gen2}",

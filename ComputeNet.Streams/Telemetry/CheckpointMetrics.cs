@@ -9,7 +9,7 @@ namespace ComputeNet.Streams.Telemetry;
 /// </summary>
 public static class CheckpointMetrics
 {
-    private static long _checkpoints, _nodes, _microseconds, _lastMicroseconds;
+    private static long _checkpoints, _nodes, _microseconds, _lastMicroseconds, _quietWindows;
 
     private static readonly ObservableCounter<long> Count = ComputeNetMeter.Instance.CreateObservableCounter("telemetry_checkpoints_total",
         () => Interlocked.Read(ref _checkpoints), description: "telemetry checkpoints completed (telemetry durable, offsets released for commit)");
@@ -20,7 +20,14 @@ public static class CheckpointMetrics
     private static readonly ObservableCounter<long> Nodes = ComputeNetMeter.Instance.CreateObservableCounter("telemetry_checkpointed_nodes_total",
         () => Interlocked.Read(ref _nodes), description: "node checkpoints written (one per node a checkpoint covers)");
 
+    private static readonly ObservableCounter<long> Quiet = ComputeNetMeter.Instance.CreateObservableCounter("telemetry_quiet_windows_total",
+        () => Interlocked.Read(ref _quietWindows), description: "windows closed because the stream went quiet; each is checkpointed without waiting for the interval");
+
     public static long Checkpoints => Interlocked.Read(ref _checkpoints);
+
+    public static long QuietWindows => Interlocked.Read(ref _quietWindows);
+
+    internal static void WindowClosedQuiet() => Interlocked.Increment(ref _quietWindows);
 
     public static TimeSpan TotalDuration => TimeSpan.FromMicroseconds(Interlocked.Read(ref _microseconds));
 

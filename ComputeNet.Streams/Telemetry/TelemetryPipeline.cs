@@ -56,7 +56,11 @@ public static class TelemetryPipeline
             // interpreter, so a window being applied never stalls the consumer.
             .Async()
             .Via(new QuietClosingGroups<TelemetryRecord<CommittableMessage>>(settings.MaxRecordsPerWindow, settings.AggregationInterval, settings.WindowQuiet))
-            .Select(group => (Window: TelemetryWindow<CommittableMessage>.Build(group.Elements), group.Quiet))
+            .Select(group =>
+            {
+                if (group.Quiet) CheckpointMetrics.WindowClosedQuiet();
+                return (Window: TelemetryWindow<CommittableMessage>.Build(group.Elements), group.Quiet);
+            })
             .SelectAsync(1, async closed => (Applied: closed.Window.Records == 0 ? WindowApplied.Empty : await handler.ApplyAsync(closed.Window), closed.Quiet))
             .Async()
             // Windows applied while a checkpoint runs or waits for its interval fold into the next one (bounded: one
