@@ -42,7 +42,7 @@ public sealed class QuietClosingGroups<T>(int maxElements, TimeSpan interval, Ti
         private readonly QuietClosingGroups<T> _stage;
         private readonly long _quietTicks;
         private List<T> _group = [];
-        private bool _closeDue, _closedByQuiet;
+        private bool _closeDue, _closedByQuiet, _quietTimerArmed;
         // Whether downstream has heard that the stream went quiet since the last element (true before the first).
         private bool _quietSignalled = true;
         private long _lastElementAt, _silenceConfirmingSince = -1;
@@ -73,7 +73,7 @@ public sealed class QuietClosingGroups<T>(int maxElements, TimeSpan interval, Ti
             // Read the clock per element, but arm the quiet timer only once per quiet period: it re-arms itself for the rest.
             _lastElementAt = Stopwatch.GetTimestamp();
             (_closedByQuiet, _quietSignalled) = (false, false);
-            if (_quietTicks > 0 && !IsTimerActive(QuietTimer)) ScheduleOnce(QuietTimer, _stage._quiet);
+            if (_quietTicks > 0 && !_quietTimerArmed) ArmQuietTimer(_quietTicks);
             if (_group.Count >= _stage._maxElements) _closeDue = true;
             TryEmit();
             if (_group.Count < _stage._maxElements && !HasBeenPulled(_stage._in)) Pull(_stage._in);
@@ -88,10 +88,11 @@ public sealed class QuietClosingGroups<T>(int maxElements, TimeSpan interval, Ti
             }
             else
             {
+                _quietTimerArmed = false;
                 var silent = Stopwatch.GetTimestamp() - _lastElementAt;
                 if (silent < _quietTicks)
                 {
-                    ScheduleOnce(QuietTimer, TimeSpan.FromSeconds((double)(_quietTicks - silent) / Stopwatch.Frequency));
+                    ArmQuietTimer(_quietTicks - silent);
                     return;
                 }
                 // A group that closed on the bound just before the stream went quiet did not say so: an empty quiet group does.
@@ -101,12 +102,19 @@ public sealed class QuietClosingGroups<T>(int maxElements, TimeSpan interval, Ti
                 if (_silenceConfirmingSince != _lastElementAt)
                 {
                     _silenceConfirmingSince = _lastElementAt;
-                    ScheduleOnce(QuietTimer, TimeSpan.FromSeconds(Math.Max((double)_quietTicks / 4, 0.01 * Stopwatch.Frequency) / Stopwatch.Frequency));
+                    ArmQuietTimer(Math.Max(_quietTicks / 4, Stopwatch.Frequency / 100));
                     return;
                 }
                 (_closeDue, _closedByQuiet) = (true, true);
             }
             TryEmit();
+        }
+
+        // A flag rather than IsTimerActive: that looks the key up in a dictionary, once per element here.
+        private void ArmQuietTimer(long ticks)
+        {
+            _quietTimerArmed = true;
+            ScheduleOnce(QuietTimer, TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency));
         }
 
         private void TryEmit()
